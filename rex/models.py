@@ -1,0 +1,323 @@
+"""ORM models: the whole schema, one class per table."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Base",
+    "UTCDateTime",
+    "utcnow",
+    "User",
+    "Host",
+    "HostParameter",
+    "HostFact",
+    "KnownHostKey",
+    "JobTemplate",
+    "TemplateInput",
+    "RemoteExecutionFeature",
+    "JobInvocation",
+    "JobInvocationInput",
+    "HostRun",
+    "OutputEvent",
+]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC that always comes back timezone-aware (SQLite drops tzinfo)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Host(Timestamps, Base):
+    __tablename__ = "hosts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    ip: Mapped[str | None] = mapped_column(String(255))
+    comment: Mapped[str | None] = mapped_column(Text)
+    operatingsystem_name: Mapped[str | None] = mapped_column(String(255))
+    hostgroup_name: Mapped[str | None] = mapped_column(String(255))
+    domain_name: Mapped[str | None] = mapped_column(String(255))
+    organization_name: Mapped[str | None] = mapped_column(String(255))
+    location_name: Mapped[str | None] = mapped_column(String(255))
+
+    parameters: Mapped[list[HostParameter]] = relationship(
+        back_populates="host", cascade="all, delete-orphan", order_by="HostParameter.id"
+    )
+    facts: Mapped[list[HostFact]] = relationship(
+        back_populates="host", cascade="all, delete-orphan", order_by="HostFact.name"
+    )
+
+
+class HostParameter(Timestamps, Base):
+    __tablename__ = "host_parameters"
+    __table_args__ = (
+        UniqueConstraint("host_id", "name"),
+        Index("ix_host_parameters_name_value", "name", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[Host] = relationship(back_populates="parameters")
+
+
+class HostFact(Base):
+    __tablename__ = "host_facts"
+    __table_args__ = (
+        UniqueConstraint("host_id", "name"),
+        Index("ix_host_facts_name_value", "name", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[Host] = relationship(back_populates="facts")
+
+
+class KnownHostKey(Base):
+    """A host key accepted on first use, keyed by `[address]:port`."""
+
+    __tablename__ = "known_host_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(300), unique=True)
+    public_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobTemplate(Timestamps, Base):
+    __tablename__ = "job_templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    template: Mapped[str] = mapped_column(Text, default="")
+    job_category: Mapped[str] = mapped_column(String(255), default="Commands")
+    provider_type: Mapped[str] = mapped_column(String(255), default="SSH")
+    description_format: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    execution_timeout_interval: Mapped[int | None] = mapped_column(Integer)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    snippet: Mapped[bool] = mapped_column(Boolean, default=False)
+    effective_user_value: Mapped[str | None] = mapped_column(String(255))
+    effective_user_overridable: Mapped[bool] = mapped_column(Boolean, default=True)
+    effective_user_current_user: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    inputs: Mapped[list[TemplateInput]] = relationship(
+        back_populates="template", cascade="all, delete-orphan", order_by="TemplateInput.id"
+    )
+
+
+class TemplateInput(Timestamps, Base):
+    __tablename__ = "template_inputs"
+    __table_args__ = (UniqueConstraint("template_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("job_templates.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    input_type: Mapped[str] = mapped_column(String(32), default="user")
+    fact_name: Mapped[str | None] = mapped_column(String(255))
+    variable_name: Mapped[str | None] = mapped_column(String(255))
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    advanced: Mapped[bool] = mapped_column(Boolean, default=False)
+    default: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[str | None] = mapped_column(Text)
+    value_type: Mapped[str] = mapped_column(String(32), default="plain")
+    hidden_value: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    template: Mapped[JobTemplate] = relationship(back_populates="inputs")
+
+
+class RemoteExecutionFeature(Base):
+    __tablename__ = "remote_execution_features"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    job_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("job_templates.id", ondelete="SET NULL")
+    )
+    host_action_button: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class JobInvocation(Timestamps, Base):
+    """One job: what to run (template + inputs), where (targeting), how and when.
+
+    `state`/`result` are the task's: state scheduled|planned|running|stopped, result
+    pending|success|warning|error|cancelled.
+    """
+
+    __tablename__ = "job_invocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    description: Mapped[str | None] = mapped_column(String(255))
+    description_format: Mapped[str | None] = mapped_column(String(255))
+    job_category: Mapped[str] = mapped_column(String(255))
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("job_templates.id", ondelete="SET NULL")
+    )
+    template_name: Mapped[str] = mapped_column(String(255))
+    feature: Mapped[str | None] = mapped_column(String(255))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    targeting_type: Mapped[str] = mapped_column(String(32), default="static_query")
+    search_query: Mapped[str] = mapped_column(Text, default="")
+    randomized_ordering: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ssh_user: Mapped[str | None] = mapped_column(String(255))
+    effective_user: Mapped[str | None] = mapped_column(String(255))
+    effective_user_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    password: Mapped[str | None] = mapped_column(Text)  # encrypted
+    key_passphrase: Mapped[str | None] = mapped_column(Text)  # encrypted
+    effective_user_password: Mapped[str | None] = mapped_column(Text)  # encrypted
+    concurrency_level: Mapped[int | None] = mapped_column(Integer)
+    execution_timeout_interval: Mapped[int | None] = mapped_column(Integer)
+    time_to_pickup: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="planned", index=True)
+    result: Mapped[str] = mapped_column(String(16), default="pending")
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    start_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_requested_by: Mapped[str | None] = mapped_column(String(255))
+    cancel_force: Mapped[bool] = mapped_column(Boolean, default=False)
+    total_hosts: Mapped[int] = mapped_column(Integer, default=0)
+
+    inputs: Mapped[list[JobInvocationInput]] = relationship(
+        back_populates="job_invocation", cascade="all, delete-orphan", order_by="JobInvocationInput.id"
+    )
+
+
+class JobInvocationInput(Base):
+    """An input value of a job; hidden inputs are stored encrypted."""
+
+    __tablename__ = "job_invocation_inputs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_invocation_id: Mapped[int] = mapped_column(
+        ForeignKey("job_invocations.id", ondelete="CASCADE"), index=True
+    )
+    template_input_id: Mapped[int | None] = mapped_column(
+        ForeignKey("template_inputs.id", ondelete="SET NULL")
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str | None] = mapped_column(Text)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    job_invocation: Mapped[JobInvocation] = relationship(back_populates="inputs")
+
+
+class HostRun(Base):
+    """One host of a job (Foreman's host template invocation plus its RunHostJob task).
+
+    `state` queued|running|finished; `result` pending|success|error|cancelled.
+    """
+
+    __tablename__ = "host_runs"
+    __table_args__ = (
+        Index("ix_host_runs_claim", "state", "job_invocation_id", "position"),
+        Index("ix_host_runs_job_host", "job_invocation_id", "host_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_invocation_id: Mapped[int] = mapped_column(
+        ForeignKey("job_invocations.id", ondelete="CASCADE")
+    )
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))
+    host_name: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    result: Mapped[str] = mapped_column(String(16), default="pending")
+    exit_status: Mapped[int | None] = mapped_column(Integer)
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    effective_user: Mapped[str | None] = mapped_column(String(255))
+    worker: Mapped[str | None] = mapped_column(String(255))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutputEvent(Base):
+    """One chunk of a host run's output; ordered by (host_run_id, seq)."""
+
+    __tablename__ = "output_events"
+    __table_args__ = (UniqueConstraint("host_run_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    host_run_id: Mapped[int] = mapped_column(ForeignKey("host_runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    stream: Mapped[str] = mapped_column(String(8))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    timestamp: Mapped[float] = mapped_column(Float)

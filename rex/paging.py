@@ -1,0 +1,65 @@
+"""Paged, searched, ordered listing of any model: the data behind every index envelope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rex.errors import ValidationFailed
+
+__all__ = ["PageRequest", "Page", "fetch_page"]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What the caller asked for: page (1-based), per_page (None = all), search, order."""
+
+    page: int = 1
+    per_page: int | None = 20
+    search: str | None = None
+    order: str | None = None
+
+    def sort(self) -> tuple[str | None, str | None]:
+        """Split `order` ("name DESC") into the field and its direction."""
+        if not self.order or not self.order.strip():
+            return None, None
+        parts = self.order.split()
+        if len(parts) > 2 or (len(parts) == 2 and parts[1].upper() not in ("ASC", "DESC")):
+            raise ValidationFailed(f"Invalid order '{self.order}': use '<field> [ASC|DESC]'")
+        return parts[0], (parts[1].upper() if len(parts) == 2 else "ASC")
+
+
+@dataclass
+class Page:
+    """One page of rows plus the counts of the envelope."""
+
+    total: int
+    subtotal: int
+    rows: list[Any]
+
+
+async def fetch_page(
+    session: AsyncSession,
+    *,
+    base: Select,
+    request: PageRequest,
+    where: Any = None,
+    order_by: list[Any],
+) -> Page:
+    """Run `base` filtered by `where`, ordered and cut to the requested page."""
+    total = await session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
+    filtered = base if where is None else base.where(where)
+    if where is None:
+        subtotal = total
+    else:
+        subtotal = await session.scalar(
+            select(func.count()).select_from(filtered.order_by(None).subquery())
+        )
+    stmt = filtered.order_by(*order_by)
+    if request.per_page is not None:
+        stmt = stmt.limit(request.per_page).offset((request.page - 1) * request.per_page)
+    rows = list((await session.scalars(stmt)).unique().all())
+    return Page(total=total or 0, subtotal=subtotal or 0, rows=rows)
