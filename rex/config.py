@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     time_to_pickup: int = 86400
     poll_interval: float = 0.2
     worker_name: str | None = None
+    password_hash_memory_kib: int = 65536
 
     @property
     def effective_database_url(self) -> str:

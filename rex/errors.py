@@ -5,7 +5,8 @@
     ├── ValidationFailed    input breaks a rule (422), with per-field errors
     ├── Conflict            the action does not fit the current state (422)
     ├── AccessDenied        a permission is missing (403)
-    ├── SearchError         a search query cannot be parsed or compiled (400)  [search package]
+    ├── BadRequest          a query parameter cannot be understood (400)
+    │   (search.SearchError, a query that cannot be parsed or compiled, is also a 400)
     └── ConfigurationError  rex cannot start as configured
 """
 
@@ -18,6 +19,7 @@ __all__ = [
     "Conflict",
     "AccessDenied",
     "ConfigurationError",
+    "BadRequest",
 ]
 
 
@@ -68,3 +70,11 @@ class AccessDenied(RexError):
 
 class ConfigurationError(RexError):
     """rex cannot start with the given settings."""
+
+
+class BadRequest(RexError):
+    """A request parameter (order, search) cannot be understood."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

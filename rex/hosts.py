@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from rex.errors import NotFound, ValidationFailed
+from rex.errors import BadRequest, NotFound, ValidationFailed
 from rex.models import Host, HostFact, HostParameter, utcnow
 from rex.paging import Page, PageRequest, fetch_page
 from rex.secrets import Vault
@@ -84,6 +84,9 @@ async def list_hosts(session: AsyncSession, *, request: PageRequest, where: Any 
     field, direction = request.sort()
     order = [Host.name, Host.id]
     if field:
+        if field not in ORDERABLE:
+            known = ", ".join(sorted(ORDERABLE))
+            raise BadRequest(f"Unknown order field '{field}': use one of {known}")
         column = ORDERABLE[field]
         order = [column.desc() if direction == "DESC" else column.asc(), Host.id]
     return await fetch_page(session, base=_loaded(), request=request, where=where, order_by=order)

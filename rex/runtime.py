@@ -12,7 +12,7 @@ from rex.db import Database
 from rex.migrate import upgrade
 from rex.models import utcnow
 from rex.secrets import Vault, load_vault
-from rex.users import Authenticator, ensure_admin
+from rex.users import Authenticator, ensure_admin, tune_hashing
 
 __all__ = ["Runtime", "open_runtime"]
 
@@ -37,6 +37,7 @@ class Runtime:
 async def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     """Prepare the data dir, migrate the schema, and make sure the first admin exists."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tune_hashing(settings.password_hash_memory_kib)
     vault = load_vault(settings)
     url = settings.effective_database_url
     if migrate:

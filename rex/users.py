@@ -13,9 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rex.models import User
 
-__all__ = ["hash_password", "verify_password", "ensure_admin", "Authenticator"]
+__all__ = ["hash_password", "verify_password", "ensure_admin", "Authenticator", "tune_hashing"]
 
 _hasher = PasswordHasher()
+
+
+def tune_hashing(memory_kib: int) -> None:
+    """Set argon2's memory cost (the default is strong; test suites lower it to stay fast)."""
+    global _hasher
+    _hasher = PasswordHasher(memory_cost=memory_kib, time_cost=1 if memory_kib < 65536 else 3)
 
 
 def hash_password(password: str) -> str:

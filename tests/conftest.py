@@ -39,3 +39,19 @@ def pytest_sessionfinish(session, exitstatus):
     if _CI_SKIPS:
         print(f"\nCI=true: these tests need sshd/sudo/PostgreSQL and skipped: {_CI_SKIPS}")
         session.exitstatus = 1
+
+
+@pytest.fixture
+async def live(tmp_path, db_url):
+    """A live rex server over HTTP (no worker), once on SQLite and once on PostgreSQL."""
+    from tests.apikit import start_server, test_settings
+
+    server = await start_server(test_settings(tmp_path, db_url))
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def api(live):
+    """An httpx client logged in as admin to a live rex server."""
+    return live.client

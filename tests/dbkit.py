@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -35,11 +38,19 @@ def postgres_reachable() -> bool:
         return False
 
 
-def sqlite_url(tmp_path) -> str:
-    """Return a fresh, migrated SQLite database URL under `tmp_path`."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'rex-test.sqlite3'}"
-    upgrade(url)
-    return url
+_sqlite_template: Path | None = None
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    """Return a fresh, migrated SQLite database URL under `tmp_path` (a copy of one migrated file)."""
+    global _sqlite_template
+    if _sqlite_template is None:
+        folder = Path(tempfile.mkdtemp(prefix="rex-sqlite-template-"))
+        upgrade(f"sqlite+aiosqlite:///{folder / 'template.sqlite3'}")
+        _sqlite_template = folder / "template.sqlite3"
+    target = tmp_path / "rex-test.sqlite3"
+    shutil.copyfile(_sqlite_template, target)
+    return f"sqlite+aiosqlite:///{target}"
 
 
 def postgres_url() -> str:

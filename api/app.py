@@ -1,0 +1,67 @@
+"""The FastAPI application: `create_app(settings)` builds it; nothing connects at import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api.errors import error_body, install_error_handlers
+from api.routers import hosts, status
+from rex import __version__
+from rex.config import Settings
+from rex.runtime import Runtime, open_runtime
+
+__all__ = ["create_app", "API_PREFIXES"]
+
+API_PREFIXES = ("/api", "/api/v2")
+JSON_ONLY_PREFIXES = ("/api", "/foreman_tasks/api")
+ROUTERS: list[APIRouter] = [status.router, hosts.router]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    background: Callable[[Runtime], object] | None = None,
+) -> FastAPI:
+    """Build the API app; its lifespan opens the runtime and starts `background` work."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        owned = runtime is None
+        app.state.runtime = runtime or await open_runtime(settings)
+        stop = background(app.state.runtime) if background else None
+        try:
+            yield
+        finally:
+            if stop is not None:
+                await stop()
+            if owned:
+                await app.state.runtime.close()
+
+    app = FastAPI(title="rex", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    app.middleware("http")(require_json)
+    for prefix in API_PREFIXES:
+        for router in ROUTERS:
+            app.include_router(router, prefix=prefix, include_in_schema=prefix == "/api")
+    return app
+
+
+async def require_json(request: Request, call_next):
+    """Refuse POST/PUT bodies that are not JSON with Foreman's 415 message."""
+    if request.method in ("POST", "PUT", "PATCH") and request.url.path.startswith(
+        JSON_ONLY_PREFIXES
+    ):
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            shown = content_type or "none"
+            message = (
+                f"Media type in 'Content-Type: {shown}' is unsupported in API v2 for POST and "
+                "PUT requests. Please use 'Content-Type: application/json'."
+            )
+            return JSONResponse(status_code=415, content=error_body(message))
+    return await call_next(request)

@@ -1,0 +1,125 @@
+"""Request dependencies: runtime, database session, current user, paging parameters."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import ApiError
+from rex.models import User
+from rex.paging import PageRequest
+from rex.runtime import Runtime
+
+__all__ = [
+    "RuntimeDep",
+    "SessionDep",
+    "ReaderDep",
+    "CurrentUserDep",
+    "PagingDep",
+    "current_user",
+]
+
+
+def get_runtime(request: Request) -> Runtime:
+    """Return the process's runtime, set up by the app's lifespan."""
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """Yield a session whose work is committed when the request succeeds."""
+    async with runtime.db.unit_of_work() as session:
+        yield session
+
+
+async def get_reader(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """Yield a read-only session (no commit)."""
+    async with runtime.db.reader() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReaderDep = Annotated[AsyncSession, Depends(get_reader)]
+
+
+def _credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        login, sep, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (login, password) if sep else None
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, headers={"WWW-Authenticate": 'Basic realm="rex"'})
+
+
+async def current_user(request: Request, runtime: RuntimeDep) -> User:
+    """Authenticate the request with HTTP Basic; 401 in Foreman's words otherwise."""
+    creds = _credentials(request)
+    if creds is None:
+        raise _unauthorized("Unable to authenticate user: send HTTP Basic credentials")
+    login, password = creds
+    async with runtime.db.reader() as session:
+        user = await runtime.authenticator.authenticate(session, login, password)
+    if user is None:
+        raise _unauthorized(f"Unable to authenticate user {login}")
+    if user.disabled:
+        raise _unauthorized("User account is disabled, please contact your administrator")
+    request.state.user = user
+    return user
+
+
+CurrentUserDep = Annotated[User, Depends(current_user)]
+
+MAX_PER_PAGE = 1_000_000_000
+
+
+def paging(
+    page: Annotated[str | None, Query(description="Page number, starting at 1")] = None,
+    per_page: Annotated[
+        str | None, Query(description="Number of results per page, or 'all'")
+    ] = None,
+    search: Annotated[str | None, Query(description="Filter results by a search query")] = None,
+    order: Annotated[
+        str | None, Query(description="Sort field and order, e.g. 'name DESC'")
+    ] = None,
+) -> PageRequest:
+    """Parse Foreman's paging parameters; bad values are a 422 with a message."""
+    return PageRequest(
+        page=_positive("page", page, 1),
+        per_page=None if per_page == "all" else _positive("per_page", per_page, 20),
+        search=search,
+        order=order,
+    )
+
+
+def _positive(name: str, raw: str | None, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ApiError(
+            422,
+            f"Invalid value for {name}: '{raw}' (expected a positive integer"
+            + (" or 'all')" if name == "per_page" else ")"),
+            errors={name: ["must be a positive integer"]},
+        )
+    return min(value, MAX_PER_PAGE)
+
+
+PagingDep = Annotated[PageRequest, Depends(paging)]

@@ -1,0 +1,36 @@
+"""Shared rendering helpers: Foreman's timestamps and the index envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from rex.paging import Page, PageRequest
+
+__all__ = ["timestamp", "envelope"]
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """Format a datetime as Foreman does: `2025-02-24 15:05:00 UTC`."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def envelope(
+    page: Page, request: PageRequest, render: Callable[[Any], dict], rows: Iterable | None = None
+) -> dict:
+    """Wrap a page in Foreman's index envelope."""
+    by, order = request.sort()
+    return {
+        "total": page.total,
+        "subtotal": page.subtotal,
+        "page": request.page,
+        "per_page": request.per_page if request.per_page is not None else page.subtotal,
+        "search": request.search,
+        "sort": {"by": by, "order": order},
+        "results": [render(row) for row in (page.rows if rows is None else rows)],
+    }

@@ -1,0 +1,112 @@
+"""/api/hosts: the inventory, with Foreman's shapes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from api.deps import CurrentUserDep, PagingDep, ReaderDep, RuntimeDep, SessionDep
+from api.render import envelope, timestamp
+from api.schemas import FactsBody, HostBody
+from api.search import host_search
+from rex import hosts
+from rex.models import Host
+from rex.secrets import MASK
+
+router = APIRouter(tags=["hosts"])
+
+
+def render_parameter(param) -> dict:
+    """Render one host parameter; secret values are masked."""
+    value = MASK if param.name in hosts.SECRET_PARAMETERS and param.value else param.value
+    return {
+        "id": param.id,
+        "name": param.name,
+        "value": value,
+        "parameter_type": "string",
+        "priority": 70,
+        "created_at": timestamp(param.created_at),
+        "updated_at": timestamp(param.updated_at),
+    }
+
+
+def render_host(host: Host, *, detail: bool = True) -> dict:
+    """Render a host as Foreman's index row (detail=False) or show body."""
+    body = {
+        "id": host.id,
+        "name": host.name,
+        "display_name": host.name,
+        "ip": host.ip,
+        "comment": host.comment,
+        "operatingsystem_id": None,
+        "operatingsystem_name": host.operatingsystem_name,
+        "hostgroup_id": None,
+        "hostgroup_name": host.hostgroup_name,
+        "domain_id": None,
+        "domain_name": host.domain_name,
+        "organization_id": None,
+        "organization_name": host.organization_name,
+        "location_id": None,
+        "location_name": host.location_name,
+        "created_at": timestamp(host.created_at),
+        "updated_at": timestamp(host.updated_at),
+    }
+    if detail:
+        body["parameters"] = [render_parameter(p) for p in host.parameters]
+    return body
+
+
+@router.get("/hosts", summary="List hosts")
+async def index(session: ReaderDep, user: CurrentUserDep, paging: PagingDep) -> dict:
+    where = host_search(paging.search)
+    page = await hosts.list_hosts(session, request=paging, where=where)
+    return envelope(page, paging, lambda h: render_host(h, detail=False))
+
+
+@router.get("/hosts/{id}", summary="Show a host")
+async def show(id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
+    return render_host(await hosts.find_host(session, id))
+
+
+@router.post("/hosts", status_code=status.HTTP_201_CREATED, summary="Create a host")
+async def create(body: HostBody, session: SessionDep, runtime: RuntimeDep, user: CurrentUserDep):
+    attrs = body.host.model_dump(exclude_unset=True, mode="json")
+    host = await hosts.create_host(session, vault=runtime.vault, attrs=attrs)
+    return render_host(host)
+
+
+@router.put("/hosts/{id}", summary="Update a host")
+async def update(
+    id: str, body: HostBody, session: SessionDep, runtime: RuntimeDep, user: CurrentUserDep
+) -> dict:
+    host = await hosts.find_host(session, id)
+    attrs = body.host.model_dump(exclude_unset=True, mode="json")
+    return render_host(await hosts.update_host(session, vault=runtime.vault, host=host, attrs=attrs))
+
+
+@router.delete("/hosts/{id}", summary="Delete a host")
+async def destroy(id: str, session: SessionDep, user: CurrentUserDep) -> dict:
+    host = await hosts.find_host(session, id)
+    body = render_host(host)
+    await hosts.delete_host(session, host=host)
+    return body
+
+
+@router.post("/hosts/facts", status_code=status.HTTP_201_CREATED, summary="Upload facts")
+async def upload_facts(body: FactsBody, session: SessionDep, user: CurrentUserDep) -> dict:
+    host = await hosts.import_facts(session, name=body.name, facts=body.facts)
+    return render_host(host)
+
+
+@router.get("/hosts/{id}/facts", summary="Show a host's facts")
+async def facts(id: str, session: ReaderDep, user: CurrentUserDep, paging: PagingDep) -> dict:
+    host = await hosts.find_host(session, id, facts=True)
+    values = {f.name: f.value for f in host.facts}
+    return {
+        "total": len(values),
+        "subtotal": len(values),
+        "page": 1,
+        "per_page": len(values),
+        "search": None,
+        "sort": {"by": None, "order": None},
+        "results": {host.name: values},
+    }

@@ -1,0 +1,80 @@
+"""A live rex server on 127.0.0.1 (uvicorn in the test's event loop) and an httpx client for it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from api import create_app
+from rex.config import Settings
+from rex.runtime import Runtime
+
+ADMIN_PASSWORD = "admin-test-pw"
+
+
+@dataclass
+class LiveServer:
+    """A running rex: its URL, an admin client and the runtime behind it."""
+
+    url: str
+    client: httpx.AsyncClient
+    app: object
+    server: uvicorn.Server
+    task: asyncio.Task
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.app.state.runtime
+
+    def client_as(self, login: str, password: str) -> httpx.AsyncClient:
+        """Return a new client for another user (close it after use)."""
+        return httpx.AsyncClient(base_url=self.url, auth=(login, password), timeout=30)
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+        self.server.should_exit = True
+        await self.task
+
+
+def test_settings(tmp_path: Path, db_url: str, **overrides) -> Settings:
+    """Settings for a test server: its own data dir, a known admin password."""
+    values = dict(
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        admin_password=ADMIN_PASSWORD,
+        secret_key=None,
+        lease_seconds=2.0,
+        poll_interval=0.05,
+        connect_timeout=5.0,
+        password_hash_memory_kib=1024,
+    )
+    values.update(overrides)
+    if not db_url.startswith("sqlite") and not values.get("secret_key"):
+        values["secret_key"] = "Q2CWvxcbgB4kJx0xeYnA1QqGm1ZQ7wG0jv8B0Nl1m4k="
+    return Settings(**values)
+
+
+async def start_server(
+    settings: Settings, *, background: Callable | None = None
+) -> LiveServer:
+    """Start rex with `settings` on a free port and wait until it answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = create_app(settings, background=background)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    url = f"http://127.0.0.1:{port}"
+    client = httpx.AsyncClient(base_url=url, auth=("admin", ADMIN_PASSWORD), timeout=30)
+    return LiveServer(url=url, client=client, app=app, server=server, task=task)
