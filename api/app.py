@@ -14,7 +14,7 @@ from rex import __version__
 from rex.config import Settings
 from rex.runtime import Runtime, open_runtime
 
-__all__ = ["create_app", "API_PREFIXES"]
+__all__ = ["API_PREFIXES", "create_app"]
 
 API_PREFIXES = ("/api", "/api/v2")
 JSON_ONLY_PREFIXES = ("/api", "/foreman_tasks/api")

@@ -16,11 +16,11 @@ from rex.paging import PageRequest
 from rex.runtime import Runtime
 
 __all__ = [
-    "RuntimeDep",
-    "SessionDep",
-    "ReaderDep",
     "CurrentUserDep",
     "PagingDep",
+    "ReaderDep",
+    "RuntimeDep",
+    "SessionDep",
     "current_user",
 ]
 

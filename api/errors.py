@@ -12,13 +12,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rex.errors import (
     AccessDenied,
     BadRequest,
-    Conflict,
     ConfigurationError,
+    Conflict,
     NotFound,
     ValidationFailed,
 )
 
-__all__ = ["install_error_handlers", "error_body", "ApiError"]
+__all__ = ["ApiError", "error_body", "install_error_handlers"]
 
 log = logging.getLogger("rex.api")
 SEARCH_CLASS = "ScopedSearch::QueryNotSupported"

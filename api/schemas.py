@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["wrapped", "HostParameterIn", "HostIn", "HostBody", "FactsBody"]
+__all__ = ["FactsBody", "HostBody", "HostIn", "HostParameterIn", "wrapped"]
 
 
 def wrapped(key: str):

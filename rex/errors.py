@@ -13,13 +13,13 @@
 from __future__ import annotations
 
 __all__ = [
-    "RexError",
-    "NotFound",
-    "ValidationFailed",
-    "Conflict",
     "AccessDenied",
-    "ConfigurationError",
     "BadRequest",
+    "ConfigurationError",
+    "Conflict",
+    "NotFound",
+    "RexError",
+    "ValidationFailed",
 ]
 
 
@@ -45,7 +45,7 @@ class ValidationFailed(RexError):
         self.errors = errors or {}
 
     @classmethod
-    def field(cls, name: str, problem: str) -> "ValidationFailed":
+    def field(cls, name: str, problem: str) -> ValidationFailed:
         """Build the error for one field, Foreman style (`Name has already been taken`)."""
         label = name.replace("_", " ").capitalize()
         return cls(f"{label} {problem}", {name: [problem]})

@@ -17,15 +17,15 @@ from rex.secrets import Vault
 
 __all__ = [
     "HOST_ATTRIBUTES",
-    "SECRET_PARAMETERS",
-    "find_host",
-    "list_hosts",
-    "create_host",
-    "update_host",
-    "delete_host",
-    "import_facts",
-    "parameter_values",
     "ORDERABLE",
+    "SECRET_PARAMETERS",
+    "create_host",
+    "delete_host",
+    "find_host",
+    "import_facts",
+    "list_hosts",
+    "parameter_values",
+    "update_host",
 ]
 
 HOST_ATTRIBUTES = (

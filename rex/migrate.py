@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["alembic_config", "upgrade", "sync_url"]
+__all__ = ["alembic_config", "sync_url", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -23,20 +23,20 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "Base",
-    "UTCDateTime",
-    "utcnow",
-    "User",
     "Host",
-    "HostParameter",
     "HostFact",
-    "KnownHostKey",
-    "JobTemplate",
-    "TemplateInput",
-    "RemoteExecutionFeature",
+    "HostParameter",
+    "HostRun",
     "JobInvocation",
     "JobInvocationInput",
-    "HostRun",
+    "JobTemplate",
+    "KnownHostKey",
     "OutputEvent",
+    "RemoteExecutionFeature",
+    "TemplateInput",
+    "UTCDateTime",
+    "User",
+    "utcnow",
 ]
 
 NAMING = {
@@ -50,7 +50,7 @@ NAMING = {
 
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -63,16 +63,16 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

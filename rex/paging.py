@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rex.errors import ValidationFailed
 
-__all__ = ["PageRequest", "Page", "fetch_page"]
+__all__ = ["Page", "PageRequest", "fetch_page"]
 
 
 @dataclass(frozen=True)

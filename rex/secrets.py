@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from rex.config import Settings
 from rex.errors import ConfigurationError
 
-__all__ = ["Vault", "MASK", "load_vault"]
+__all__ = ["MASK", "Vault", "load_vault"]
 
 MASK = "*****"
 PREFIX = "fernet:"

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from rex.config import Settings
 from rex.runtime import Runtime, open_runtime
 
-__all__ = ["start_background", "run_worker"]
+__all__ = ["run_worker", "start_background"]
 
 
 def start_background(runtime: Runtime, *, worker: bool) -> Callable[[], Awaitable[None]]:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rex.models import User
 
-__all__ = ["hash_password", "verify_password", "ensure_admin", "Authenticator", "tune_hashing"]
+__all__ = ["Authenticator", "ensure_admin", "hash_password", "tune_hashing", "verify_password"]
 
 _hasher = PasswordHasher()
 

@@ -44,16 +44,16 @@ class LiveServer:
 
 def test_settings(tmp_path: Path, db_url: str, **overrides) -> Settings:
     """Settings for a test server: its own data dir, a known admin password."""
-    values = dict(
-        data_dir=tmp_path / "data",
-        database_url=db_url,
-        admin_password=ADMIN_PASSWORD,
-        secret_key=None,
-        lease_seconds=2.0,
-        poll_interval=0.05,
-        connect_timeout=5.0,
-        password_hash_memory_kib=1024,
-    )
+    values = {
+        "data_dir": tmp_path / "data",
+        "database_url": db_url,
+        "admin_password": ADMIN_PASSWORD,
+        "secret_key": None,
+        "lease_seconds": 2.0,
+        "poll_interval": 0.05,
+        "connect_timeout": 5.0,
+        "password_hash_memory_kib": 1024,
+    }
     values.update(overrides)
     if not db_url.startswith("sqlite") and not values.get("secret_key"):
         values["secret_key"] = "Q2CWvxcbgB4kJx0xeYnA1QqGm1ZQ7wG0jv8B0Nl1m4k="

@@ -126,7 +126,7 @@ async def test_index_envelope_paging_and_order(api):
 async def test_bad_paging_is_422(api, params):
     response = await api.get("/api/hosts", params=params)
     assert response.status_code == 422
-    assert list(params)[0] in response.json()["error"]["message"]
+    assert next(iter(params)) in response.json()["error"]["message"]
 
 
 async def test_unknown_order_field_is_400(api):
