@@ -18,7 +18,10 @@ __all__ = ["API_PREFIXES", "create_app"]
 
 API_PREFIXES = ("/api", "/api/v2")
 JSON_ONLY_PREFIXES = ("/api", "/foreman_tasks/api")
-ROUTERS: list[APIRouter] = [status.router, hosts.router]
+ROUTERS: list[APIRouter] = [
+    status.router,
+    hosts.router,
+]
 
 
 def create_app(

@@ -29,6 +29,11 @@ class Runtime:
     generated_admin_password: str | None = None
     services: dict = field(default_factory=dict)
 
+    def notify_work(self) -> None:
+        """Tell this process's worker (if any) that new work may be runnable."""
+        for wake in self.services.get("wakers", ()):
+            wake()
+
     async def close(self) -> None:
         """Release the database pool."""
         await self.db.dispose()
