@@ -217,6 +217,8 @@ class JobInvocation(Timestamps, Base):
     """
 
     __tablename__ = "job_invocations"
+    # One job per firing of a recurring logic, whoever's scheduler creates it first.
+    __table_args__ = (UniqueConstraint("recurring_logic_id", "iteration"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[str] = mapped_column(String(36), unique=True)
@@ -251,6 +253,11 @@ class JobInvocation(Timestamps, Base):
     cancel_requested_by: Mapped[str | None] = mapped_column(String(255))
     cancel_force: Mapped[bool] = mapped_column(Boolean, default=False)
     total_hosts: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+    recurring_logic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recurring_logics.id", ondelete="SET NULL"), index=True
+    )
+    iteration: Mapped[int | None] = mapped_column(Integer)
 
     inputs: Mapped[list[JobInvocationInput]] = relationship(
         back_populates="job_invocation", cascade="all, delete-orphan", order_by="JobInvocationInput.id"
@@ -321,3 +328,25 @@ class OutputEvent(Base):
     stream: Mapped[str] = mapped_column(String(8))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     timestamp: Mapped[float] = mapped_column(Float)
+
+
+class RecurringLogic(Timestamps, Base):
+    """A cron recurrence; each firing is a new job invocation (`iteration` counts them).
+
+    `state` active|disabled|finished|cancelled|failed.
+    """
+
+    __tablename__ = "recurring_logics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cron_line: Mapped[str] = mapped_column(String(255))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    max_iteration: Mapped[int | None] = mapped_column(Integer)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purpose: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    iteration: Mapped[int] = mapped_column(Integer, default=0)
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_occurrence: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_occurrence: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
