@@ -73,7 +73,7 @@ class Text:
 
 Node = And | Or | Not | Compare | In | Present | Text
 
-_BARE = re.compile(r"[\w.:/@*%?-]+")
+_BARE = re.compile(r"[\w.:/@*%?!'-]+")
 
 
 def _v(value: Value) -> str:

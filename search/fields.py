@@ -53,6 +53,7 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }  # fmt: skip
 _LIKE = ("~", "!~")
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
+_INTEGER_LITERAL = re.compile(r"-?[0-9]+")  # compared numerically on facts (then range-checked)
 _INT64 = 2**63
 _WILDCARDS = re.compile(r"[*%]+")
 _FANOUT = 32  # terms per AND/OR level; deeper lists are nested so SQLite's depth limit holds
@@ -301,7 +302,7 @@ class KeyValueField(Field):
         numbers: list[int] = []
         texts: list[str] = []
         for value in values:
-            if self.numeric and _INTEGER.fullmatch(value.text):
+            if self.numeric and _INTEGER_LITERAL.fullmatch(value.text):
                 numbers.append(_integer(value, name))
             else:
                 texts.append(value.text)
@@ -310,7 +311,7 @@ class KeyValueField(Field):
     def _test(self, op: str, value: Value, name: str) -> ColumnElement[bool]:
         if op in _LIKE:
             return _like(self.value_column, value.text, op == "!~")
-        if self.numeric and _INTEGER.fullmatch(value.text):
+        if self.numeric and _INTEGER_LITERAL.fullmatch(value.text):
             number = bindparam(None, _integer(value, name), type_=BigInteger)
             return _COMPARE[op](_as_number(self.value_column), number)
         return _COMPARE[op](self.value_column, value.text)
