@@ -17,6 +17,7 @@ from rex.errors import (
     NotFound,
     ValidationFailed,
 )
+from search import SearchError
 
 __all__ = ["ApiError", "error_body", "install_error_handlers"]
 
@@ -82,15 +83,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def bad_query(_request: Request, exc: BadRequest):
         return _json(400, error_body(exc.message, **{"class": SEARCH_CLASS}))
 
-    try:
-        from search import SearchError
-    except ImportError:  # the search package is being written
-        SearchError = None
-    if SearchError is not None:
-
-        @app.exception_handler(SearchError)
-        async def bad_search(_request: Request, exc):
-            return _json(400, error_body(str(exc), **{"class": SEARCH_CLASS}))
+    @app.exception_handler(SearchError)
+    async def bad_search(_request: Request, exc: SearchError):
+        return _json(400, error_body(str(exc), **{"class": SEARCH_CLASS}))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError):

@@ -133,3 +133,22 @@ async def test_unknown_order_field_is_400(api):
     response = await api.get("/api/hosts", params={"order": "colour DESC"})
     assert response.status_code == 400
     assert "colour" in response.json()["error"]["message"]
+
+
+async def test_search_over_http_filters_hosts(api):
+    await make_host(api, "web1.example.com", hostgroup_name="web")
+    await make_host(api, "db1.example.com", hostgroup_name="db",
+                    host_parameters_attributes=[{"name": "env", "value": "prod"}])
+    found = (await api.get("/api/hosts", params={"search": "hostgroup = web or params.env = prod"})).json()
+    assert sorted(h["name"] for h in found["results"]) == ["db1.example.com", "web1.example.com"]
+    only = (await api.get("/api/hosts", params={"search": "name ~ web*"})).json()
+    assert (only["total"], only["subtotal"], only["search"]) == (2, 1, "name ~ web*")
+
+
+@pytest.mark.parametrize("query", ["colour = red", "name = (", "id > abc", "(name = a"])
+async def test_bad_search_is_400_with_scoped_search_class(api, query):
+    response = await api.get("/api/hosts", params={"search": query})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["class"] == "ScopedSearch::QueryNotSupported"
+    assert "column" in error["message"]
