@@ -23,7 +23,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Grouping
 
 from search.ast import Value
 from search.dates import Moment, parse_moment
@@ -66,11 +66,18 @@ class Cond(NamedTuple):
     nullable: bool
 
 
+class _Nested(Grouping):
+    """Parentheses SQLAlchemy keeps: a plain Grouping exposes its operator and is flattened."""
+
+    operator = None
+    inherit_cache = True
+
+
 def combine(join: Callable[..., ColumnElement[bool]], conds: list[Cond]) -> Cond:
     """AND or OR conditions together as a shallow tree (SQLite limits expression depth)."""
     sqls = [c.sql for c in conds]
     while len(sqls) > _FANOUT:
-        sqls = [join(*sqls[i : i + _FANOUT]).self_group() for i in range(0, len(sqls), _FANOUT)]
+        sqls = [_Nested(join(*sqls[i : i + _FANOUT])) for i in range(0, len(sqls), _FANOUT)]
     return Cond(sqls[0] if len(sqls) == 1 else join(*sqls), any(c.nullable for c in conds))
 
 
