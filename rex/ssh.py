@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
@@ -157,17 +158,20 @@ class ClientIdentity:
     def key_for(self, passphrase: str | None) -> asyncssh.SSHKey | None:
         """Return the key opened with `passphrase` (None: the default one), or None if locked."""
         if passphrase not in self._keys:
-            try:
-                self._keys[passphrase] = _import_key(self.data, passphrase, self.path)
-            except ConfigurationError:
-                self._keys[passphrase] = None
+            self._keys[passphrase] = _import_key(self.data, passphrase, self.path)
         return self._keys[passphrase]
 
 
 def _import_key(data: bytes, passphrase: str | None, path: Path) -> asyncssh.SSHKey | None:
+    """Parse a private key; None when it is encrypted and `passphrase` does not open it."""
     try:
         return asyncssh.import_private_key(data, passphrase)
-    except asyncssh.KeyEncryptionError:
+    except asyncssh.KeyEncryptionError as exc:
+        if "bcrypt" in str(exc):
+            raise ConfigurationError(
+                f"{path} is an encrypted OpenSSH key: opening it needs the Python package "
+                "bcrypt (asyncssh[bcrypt])"
+            ) from exc
         return None  # wrong passphrase
     except asyncssh.KeyImportError as exc:
         if "assphrase" in str(exc):
@@ -403,7 +407,7 @@ class _HostRun:
         except (asyncssh.Error, OSError) as exc:
             return self.fail("connection", f"Connection to {t.where} was lost: {exc}")
         if run.failure is not None:
-            await _bounded(run.closed, EXIT_WAIT)
+            # stdin is closed: the switch tool and the wrapper end and clean up on their own.
             return self.fail(*run.failure)
         return self._ended(run, plan)
 
@@ -485,8 +489,10 @@ def _connect_failure(t: HostTarget, exc: BaseException, pinned) -> tuple[str, st
         reason = f"no answer within {t.connect_timeout:g} s"
     elif isinstance(exc, asyncssh.Error):
         reason = exc.reason or type(exc).__name__
+    elif isinstance(exc, OSError) and exc.errno:
+        reason = os.strerror(exc.errno)  # asyncio's own text only repeats the address
     else:
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        reason = str(exc) or type(exc).__name__
     return ("unreachable", f"Could not connect to {t.where}: {reason}")
 
 

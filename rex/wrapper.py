@@ -83,7 +83,8 @@ case $p in *[!0-9]*) exit 0 ;; esac
 @RUN@
 """
 
-# Signals the process group of $1 and every descendant of $1: TERM, then KILL after 2 s.
+# Signals the process group of $1 and every descendant of $1: TERM, then KILL after 2 s
+# unless they are all gone (zombies count as gone: pid 1 may be slow to reap them).
 _TREE_KILL = """p=$1
 t=$(ps -e -o pid= -o ppid= -o pgid= 2>/dev/null | awk -v r="$p" '
 { pp[$1] = $2; pg[$1] = $3; ids[NR] = $1 }
@@ -102,9 +103,8 @@ END {
 kill -s TERM -- -"$p" $t 2>/dev/null
 i=0
 while [ $i -lt 20 ]; do
-  a=
-  for x in $t; do kill -0 "$x" 2>/dev/null && a=1; done
-  [ -n "$a" ] || exit 0
+  live=$(ps -o pid= -o stat= -p "$(echo $t | tr ' ' ,)" 2>/dev/null | awk '$2 !~ /^Z/')
+  [ -n "$live" ] || exit 0
   sleep 0.1; i=$((i+1))
 done
 kill -s KILL -- -"$p" $t 2>/dev/null
