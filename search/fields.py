@@ -16,6 +16,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    exists,
     false,
     func,
     not_,
@@ -261,7 +262,9 @@ class KeyValueField(Field):
     """`prefix.KEY` over a key/value table, one subquery per term (SEARCH-LANGUAGE.md 4).
 
     `owner` is the searched row's id, `ref` the table's pointer to it. With `numeric`, an
-    integer value compares numerically against digits-only stored values (facts).
+    integer value compares numerically against digits-only stored values (facts). `shape`
+    "in" (`owner IN (SELECT ref ...)`) is the default: PostgreSQL runs it as a hashed subplan
+    even under OR or NOT, where a correlated EXISTS is probed row by row (bench/README.md).
     """
 
     type_name: ClassVar[str] = "key-value"
@@ -271,6 +274,7 @@ class KeyValueField(Field):
     value_column: Any = None
     key_after: Literal["first", "last"] = "first"
     numeric: bool = False
+    shape: Literal["in", "exists"] = "in"
 
     def key_of(self, name: str) -> str:
         """Return the key a dotted name selects (after the first or the last dot)."""
@@ -324,6 +328,8 @@ class KeyValueField(Field):
         return _COMPARE[op](self.value_column, value.text)
 
     def _having(self, key: str | None, test: ColumnElement[bool]) -> Cond:
+        if self.shape == "exists":
+            return Cond(exists().where(self.ref == self.owner, self.key_column == key, test), False)
         rows = select(self.ref).where(self.key_column == key, test)
         return Cond(self.owner.in_(rows), False)
 

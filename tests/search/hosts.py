@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from rex.db import Database
-from rex.host_search import host_filter
+from rex.host_search import HOST_FIELDS
 from rex.models import Host, HostFact, HostParameter
+from search import FieldRegistry, compile_query
 
 NOW = datetime(2025, 6, 18, 12, 0, tzinfo=UTC)
 
@@ -77,11 +78,13 @@ async def seed(database: Database) -> None:
             session.add(host)
 
 
-async def matching(database: Database, query: str) -> set[str]:
+async def matching(
+    database: Database, query: str, registry: FieldRegistry = HOST_FIELDS
+) -> set[str]:
     """Return the names of the hosts a query selects."""
+    where = compile_query(query, registry, now=NOW)
     async with database.reader() as session:
-        rows = await session.scalars(select(Host.name).where(host_filter(query, now=NOW)))
-        return set(rows)
+        return set(await session.scalars(select(Host.name).where(where)))
 
 
 def but(*names: str) -> set[str]:

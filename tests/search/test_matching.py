@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rex.host_search import host_fields
 from tests.search.hosts import ALL, but, matching, seed
 
 WEB01, WEB02, DB01, DB02 = (
@@ -256,6 +257,21 @@ async def test_queries_select_the_hosts_the_rule_says(database, rule):
     wrong = {}
     for query, expected in RULES[rule]:
         got = await matching(database, query)
+        if got != set(expected):
+            wrong[query] = {"expected": sorted(expected), "got": sorted(got)}
+    assert not wrong, wrong
+
+
+KEY_VALUE_RULES = [rule for rule in RULES if "facts" in rule or "params" in rule]
+
+
+@pytest.mark.parametrize("rule", KEY_VALUE_RULES)
+async def test_facts_and_params_select_the_same_hosts_as_exists_subqueries(database, rule):
+    await seed(database)
+    registry = host_fields(shape="exists")
+    wrong = {}
+    for query, expected in RULES[rule]:
+        got = await matching(database, query, registry)
         if got != set(expected):
             wrong[query] = {"expected": sorted(expected), "got": sorted(got)}
     assert not wrong, wrong
