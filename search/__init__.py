@@ -20,12 +20,21 @@ from search.fields import (
     TextField,
     like_pattern,
 )
-from search.parser import MAX_NESTING, MAX_QUERY_LENGTH, MAX_VALUE_LENGTH, parse
+from search.parser import (
+    MAX_CONDITION_TOKENS,
+    MAX_NESTING,
+    MAX_QUERY_LENGTH,
+    MAX_TOKENS,
+    MAX_VALUE_LENGTH,
+    parse,
+)
 
 __all__ = [
+    "MAX_CONDITION_TOKENS",
     "MAX_NESTING",
     "MAX_PARAMETERS",
     "MAX_QUERY_LENGTH",
+    "MAX_TOKENS",
     "MAX_VALUE_LENGTH",
     "And",
     "Compare",

@@ -11,11 +11,21 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from search.ast import And, Compare, In, Node, Not, Or, Present, Text, Value
 from search.errors import SearchError
 
-__all__ = ["MAX_NESTING", "MAX_QUERY_LENGTH", "MAX_VALUE_LENGTH", "parse"]
+__all__ = [
+    "MAX_CONDITION_TOKENS",
+    "MAX_NESTING",
+    "MAX_QUERY_LENGTH",
+    "MAX_TOKENS",
+    "MAX_VALUE_LENGTH",
+    "parse",
+]
 
 MAX_NESTING = 64  # parentheses and `not` around one condition; keeps compilers off deep stacks
 MAX_QUERY_LENGTH = 1_000_000  # characters; a rerun of 30,000 hosts by name fits
 MAX_VALUE_LENGTH = 10_000  # characters of one value; SQLite refuses LIKE patterns over 50,000 bytes
+# Parsing costs up to ~60 µs a token, so token counts are capped while lexing, before any parse:
+MAX_TOKENS = 70_000  # words and symbols in all; `name ^ (h1, ..., h30000)` (a rerun) fits
+MAX_CONDITION_TOKENS = 10_000  # outside IN lists: no query that compiles needs more
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark").read_text(encoding="utf-8")
 _LARK = Lark(_GRAMMAR, parser="lalr", lexer="basic", propagate_positions=True)
@@ -32,7 +42,6 @@ def parse(query: str) -> Node | None:
     if not tokens:
         return None
     _check_parentheses(tokens)
-    _check_values(tokens)
     try:
         tree = _LARK.parse(query)
     except UnexpectedToken as exc:
@@ -55,8 +64,27 @@ def _check_text(query: str) -> None:
 
 
 def _lex(query: str) -> list[Token]:
+    tokens: list[Token] = []
+    in_list = False
+    outside = depth = 0
     try:
-        return list(_LARK.lex(query))
+        for token in _LARK.lex(query):
+            _check_value(token)
+            if token.type == "LPAR" and tokens and tokens[-1].value in ("^", "!^"):
+                in_list = True
+            elif token.type == "RPAR" and in_list:
+                in_list = False
+            elif not in_list:
+                outside += 1
+                depth += {"LPAR": 1, "RPAR": -1}.get(token.type, 0)
+                if depth > MAX_NESTING:
+                    raise _too_deep(_column(token))
+                if depth < 0:
+                    raise _unmatched(token)
+            tokens.append(token)
+            if len(tokens) > MAX_TOKENS or outside > MAX_CONDITION_TOKENS:
+                raise _too_many_tokens(token, len(tokens) > MAX_TOKENS)
+        return tokens
     except UnexpectedCharacters as exc:
         column = exc.pos_in_stream + 1
         char = query[exc.pos_in_stream]
@@ -82,14 +110,22 @@ def _check_parentheses(tokens: list[Token]) -> None:
         raise SearchError("Unbalanced parentheses: '(' is never closed", _column(opened[-1]))
 
 
-def _check_values(tokens: list[Token]) -> None:
-    for token in tokens:
-        if token.type in _VALUE_TOKENS and len(token.value) > MAX_VALUE_LENGTH:
-            raise SearchError(
-                f"Value is too long: more than {MAX_VALUE_LENGTH} characters",
-                _column(token),
-                kind="bad_value",
-            )
+def _check_value(token: Token) -> None:
+    if token.type in _VALUE_TOKENS and len(token.value) > MAX_VALUE_LENGTH:
+        raise SearchError(
+            f"Value is too long: more than {MAX_VALUE_LENGTH} characters",
+            _column(token),
+            kind="bad_value",
+        )
+
+
+def _too_many_tokens(token: Token, in_all: bool) -> SearchError:
+    if in_all:
+        message = f"Query is too large: more than {MAX_TOKENS} words and symbols"
+    else:
+        message = f"Query is too large: more than {MAX_CONDITION_TOKENS} words and symbols"
+        message += " outside IN lists"
+    return SearchError(message, _column(token), kind="too_large")
 
 
 def _token_error(exc: UnexpectedToken, query: str, tokens: list[Token]) -> SearchError:
@@ -116,11 +152,18 @@ def _check_nesting(tree: Tree) -> None:
         if node.data in ("negation", "group"):
             depth += 1
             if depth > MAX_NESTING:
-                raise SearchError(
-                    f"Query nests parentheses and 'not' more than {MAX_NESTING} levels deep",
-                    node.meta.start_pos + 1,
-                )
+                raise _too_deep(node.meta.start_pos + 1)
         stack.extend((child, depth) for child in node.children if isinstance(child, Tree))
+
+
+def _unmatched(token: Token) -> SearchError:
+    return SearchError("Unbalanced parentheses: ')' has no matching '('", _column(token))
+
+
+def _too_deep(column: int) -> SearchError:
+    return SearchError(
+        f"Query nests parentheses and 'not' more than {MAX_NESTING} levels deep", column
+    )
 
 
 def _column(token: Token) -> int:
