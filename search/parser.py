@@ -64,27 +64,10 @@ def _check_text(query: str) -> None:
 
 
 def _lex(query: str) -> list[Token]:
-    tokens: list[Token] = []
-    in_list = False
-    outside = depth = 0
+    guard = _TokenGuard()
     try:
         for token in _LARK.lex(query):
-            _check_value(token)
-            if token.type == "LPAR" and tokens and tokens[-1].value in ("^", "!^"):
-                in_list = True
-            elif token.type == "RPAR" and in_list:
-                in_list = False
-            elif not in_list:
-                outside += 1
-                depth += {"LPAR": 1, "RPAR": -1}.get(token.type, 0)
-                if depth > MAX_NESTING:
-                    raise _too_deep(_column(token))
-                if depth < 0:
-                    raise _unmatched(token)
-            tokens.append(token)
-            if len(tokens) > MAX_TOKENS or outside > MAX_CONDITION_TOKENS:
-                raise _too_many_tokens(token, len(tokens) > MAX_TOKENS)
-        return tokens
+            guard.add(token)
     except UnexpectedCharacters as exc:
         column = exc.pos_in_stream + 1
         char = query[exc.pos_in_stream]
@@ -95,6 +78,40 @@ def _lex(query: str) -> list[Token]:
         raise SearchError(f"Unexpected character {char!r}", column) from None
     except UnexpectedInput as exc:  # pragma: no cover - the basic lexer raises the one above
         raise SearchError("Query cannot be read", None) from exc
+    return guard.tokens
+
+
+class _TokenGuard:
+    """The limits checked token by token while lexing, so nothing huge ever reaches the parser."""
+
+    def __init__(self) -> None:
+        self.tokens: list[Token] = []
+        self.in_list = False
+        self.outside = 0
+        self.depth = 0
+
+    def add(self, token: Token) -> None:
+        _check_value(token)
+        if token.type == "LPAR" and self.tokens and self.tokens[-1].value in ("^", "!^"):
+            self.in_list = True
+        elif token.type == "RPAR" and self.in_list:
+            self.in_list = False
+        elif not self.in_list:
+            self._add_outside(token)
+        self.tokens.append(token)
+        if len(self.tokens) > MAX_TOKENS:
+            raise _too_many(f"more than {MAX_TOKENS} words and symbols", token)
+
+    def _add_outside(self, token: Token) -> None:
+        self.outside += 1
+        if self.outside > MAX_CONDITION_TOKENS:
+            limit = f"more than {MAX_CONDITION_TOKENS} words and symbols outside IN lists"
+            raise _too_many(limit, token)
+        self.depth += {"LPAR": 1, "RPAR": -1}.get(token.type, 0)
+        if self.depth > MAX_NESTING:
+            raise _too_deep(_column(token))
+        if self.depth < 0:
+            raise _unmatched(token)
 
 
 def _check_parentheses(tokens: list[Token]) -> None:
@@ -119,13 +136,8 @@ def _check_value(token: Token) -> None:
         )
 
 
-def _too_many_tokens(token: Token, in_all: bool) -> SearchError:
-    if in_all:
-        message = f"Query is too large: more than {MAX_TOKENS} words and symbols"
-    else:
-        message = f"Query is too large: more than {MAX_CONDITION_TOKENS} words and symbols"
-        message += " outside IN lists"
-    return SearchError(message, _column(token), kind="too_large")
+def _too_many(limit: str, token: Token) -> SearchError:
+    return SearchError(f"Query is too large: {limit}", _column(token), kind="too_large")
 
 
 def _token_error(exc: UnexpectedToken, query: str, tokens: list[Token]) -> SearchError:
