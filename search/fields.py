@@ -102,8 +102,9 @@ def _nullable(column: Any) -> bool:
 
 
 def _bad_value(value: Value, name: str, what: str = "valid") -> SearchError:
+    shown = value.text if len(value.text) <= 80 else value.text[:77] + "..."
     return SearchError(
-        f"Value '{value.text}' is not {what} for field '{name}'", value.column, kind="bad_value"
+        f"Value '{shown}' is not {what} for field '{name}'", value.column, kind="bad_value"
     )
 
 

@@ -131,5 +131,10 @@ def test_the_message_names_the_problem_and_the_column():
     assert str(_error("foo ~ x")) == "Field 'foo' not recognized for searching! (column 1)"
 
 
+def test_a_long_bad_value_is_shortened_in_the_message():
+    error = _error("id = " + "9" * 500)
+    assert error.message == f"Value '{'9' * 77}...' is not valid for field 'id'"
+
+
 def test_a_search_error_without_a_place_prints_the_message_alone():
     assert str(SearchError("Query is too long")) == "Query is too long"
