@@ -17,18 +17,30 @@ NOW = datetime(2025, 6, 18, 12, 0, tzinfo=UTC)
 INVENTORY: dict[str, tuple[int, dict, datetime, dict, dict]] = {
     "web01.example.com": (
         1,
-        {"ip": "10.0.0.1", "comment": "Primary web server", "operatingsystem_name": "RedHat",
-             "hostgroup_name": "web", "domain_name": "example.com", "organization_name": "ACME",
-             "location_name": "Europe/London"},
+        {
+            "ip": "10.0.0.1",
+            "comment": "Primary web server",
+            "operatingsystem_name": "RedHat",
+            "hostgroup_name": "web",
+            "domain_name": "example.com",
+            "organization_name": "ACME",
+            "location_name": "Europe/London",
+        },
         datetime(2025, 6, 16, 10, 0, tzinfo=UTC),
         {"osfamily": "RedHat", "cpus": "16", "os::release::major": "9"},
         {"env": "prod", "tier": "1"},
     ),
     "web02.example.com": (
         2,
-        {"ip": "10.0.0.2", "comment": "web server", "operatingsystem_name": "Ubuntu",
-             "hostgroup_name": "web", "domain_name": "example.com", "organization_name": "ACME",
-             "location_name": "Europe/Paris"},
+        {
+            "ip": "10.0.0.2",
+            "comment": "web server",
+            "operatingsystem_name": "Ubuntu",
+            "hostgroup_name": "web",
+            "domain_name": "example.com",
+            "organization_name": "ACME",
+            "location_name": "Europe/Paris",
+        },
         datetime(2025, 6, 17, 8, 0, tzinfo=UTC),
         {"osfamily": "Debian", "cpus": "4"},
         {"env": "staging", "tier": "10"},
@@ -49,21 +61,30 @@ INVENTORY: dict[str, tuple[int, dict, datetime, dict, dict]] = {
     ),
     "Web_Server.lab": (
         5,
-        {"ip": "10.0.2.5", "comment": "Don't touch C:\\temp", "operatingsystem_name": "Debian",
-             "hostgroup_name": "base/web", "domain_name": "lab"},
+        {
+            "ip": "10.0.2.5",
+            "comment": "Don't touch C:\\temp",
+            "operatingsystem_name": "Debian",
+            "hostgroup_name": "base/web",
+            "domain_name": "lab",
+        },
         datetime(2025, 6, 18, 11, 0, tzinfo=UTC),
         {"osfamily": "Debian", "cpus": "-3"},
         {"tier": "2"},
     ),
     "mail.example.com": (
         6,
-        {"ip": "192.168.1.50", "comment": "50% done", "operatingsystem_name": "Ubuntu",
-             "domain_name": "example.com"},
+        {
+            "ip": "192.168.1.50",
+            "comment": "50% done",
+            "operatingsystem_name": "Ubuntu",
+            "domain_name": "example.com",
+        },
         datetime(2025, 6, 18, 0, 0, tzinfo=UTC),
         {"cpus": "abc"},
         {"env": "PROD"},
     ),
-}  # fmt: skip
+}
 
 ALL = frozenset(INVENTORY)
 
