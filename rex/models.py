@@ -96,6 +96,13 @@ class User(Timestamps, Base):
 
 class Host(Timestamps, Base):
     __tablename__ = "hosts"
+    # `name ~ web*` is an ILIKE; a trigram index keeps it off a full scan on PostgreSQL.
+    __table_args__ = (
+        Index(
+            "ix_hosts_name_trgm", "name", postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
@@ -119,7 +126,8 @@ class HostParameter(Timestamps, Base):
     __tablename__ = "host_parameters"
     __table_args__ = (
         UniqueConstraint("host_id", "name"),
-        Index("ix_host_parameters_name_value", "name", "value"),
+        # Covering (name, value, host_id): `params.k = v` is answered from the index alone.
+        Index("ix_host_parameters_name_value_host_id", "name", "value", "host_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -133,7 +141,7 @@ class HostFact(Base):
     __tablename__ = "host_facts"
     __table_args__ = (
         UniqueConstraint("host_id", "name"),
-        Index("ix_host_facts_name_value", "name", "value"),
+        Index("ix_host_facts_name_value_host_id", "name", "value", "host_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

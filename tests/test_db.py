@@ -4,6 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select
 
+from migrations.env_filters import for_dialect as _for_dialect
 from rex.migrate import sync_url
 from rex.models import Base, Host
 
@@ -11,7 +12,10 @@ from rex.models import Base, Host
 async def test_migrated_schema_has_no_drift(db_url):
     engine = create_engine(sync_url(db_url))
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(
+            conn, opts={"include_object": _for_dialect(conn.dialect.name)}
+        )
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
 
