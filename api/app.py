@@ -9,7 +9,15 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.errors import error_body, install_error_handlers
-from api.routers import hosts, status
+from api.routers import (
+    hosts,
+    job_invocations,
+    job_outputs,
+    recurring_logics,
+    ssh_keys,
+    status,
+    tasks,
+)
 from rex import __version__
 from rex.config import Settings
 from rex.runtime import Runtime, open_runtime
@@ -21,6 +29,9 @@ JSON_ONLY_PREFIXES = ("/api", "/foreman_tasks/api")
 ROUTERS: list[APIRouter] = [
     status.router,
     hosts.router,
+    job_invocations.router,
+    job_outputs.router,
+    ssh_keys.router,
 ]
 
 
@@ -51,6 +62,8 @@ def create_app(
     for prefix in API_PREFIXES:
         for router in ROUTERS:
             app.include_router(router, prefix=prefix, include_in_schema=prefix == "/api")
+    app.include_router(tasks.router, prefix="/foreman_tasks/api")
+    app.include_router(recurring_logics.router, prefix="/foreman_tasks/api")
     return app
 
 

@@ -51,3 +51,84 @@ class HostBody(BaseModel):
 class FactsBody(BaseModel):
     name: str = Field(description="Host name; the host is created when missing", max_length=255)
     facts: dict[str, Any] = Field(description="Facts; replace the host's stored facts")
+
+
+class SshIn(BaseModel):
+    effective_user: str | None = Field(default=None, description="Run as this user (sudo/su/dzdo)")
+    effective_user_password: str | None = Field(
+        default=None, description="Password for the effective-user method (secret)"
+    )
+
+
+class SchedulingIn(BaseModel):
+    start_at: str | None = Field(default=None, description="Start no earlier than this time")
+    start_before: str | None = Field(
+        default=None, description="Fail the job if it cannot start before this time"
+    )
+
+
+class RecurrenceIn(BaseModel):
+    cron_line: str | None = Field(default=None, description="Five-field cron line")
+    max_iteration: int | None = Field(default=None, description="Stop after this many runs")
+    end_time: str | None = Field(default=None, description="No runs after this time")
+    purpose: str | None = Field(default=None, description="Unique purpose of the recurrence")
+
+
+class ConcurrencyIn(BaseModel):
+    concurrency_level: int | None = Field(
+        default=None, description="At most this many hosts of the job run at once"
+    )
+
+
+class JobInvocationIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    job_template_id: int | str | None = Field(default=None, description="Job template id or name")
+    feature: str | None = Field(default=None, description="Remote execution feature label")
+    targeting_type: str = Field(
+        default="static_query", description="static_query or dynamic_query"
+    )
+    search_query: str | None = Field(default=None, description="Host search query")
+    host_ids: list[int | str] | str | None = Field(
+        default=None, description="Host ids or names (or a search query)"
+    )
+    bookmark_id: int | None = Field(default=None, description="Bookmark id (not supported yet)")
+    randomized_ordering: bool = Field(default=False, description="Run hosts in random order")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Template input values")
+    ssh: SshIn | None = Field(default=None, description="Effective user and its password")
+    ssh_user: str | None = Field(default=None, description="SSH user (default: host or setting)")
+    password: str | None = Field(default=None, description="SSH password (secret)")
+    key_passphrase: str | None = Field(default=None, description="SSH key passphrase (secret)")
+    concurrency_control: ConcurrencyIn | None = Field(default=None, description="Concurrency")
+    execution_timeout_interval: int | None = Field(
+        default=None, description="Seconds before a host's run is stopped"
+    )
+    time_to_pickup: int | None = Field(
+        default=None, description="Seconds a host may wait for a worker before it fails"
+    )
+    description_format: str | None = Field(default=None, description="Job description format")
+    scheduling: SchedulingIn | None = Field(default=None, description="Future execution")
+    recurrence: RecurrenceIn | None = Field(default=None, description="Recurring execution")
+
+
+class JobInvocationBody(BaseModel):
+    job_invocation: JobInvocationIn
+    _wrap = wrapped("job_invocation")
+
+
+class OutputsQuery(BaseModel):
+    search_query: str | None = Field(default=None, description="Host search among the job's hosts")
+    since: float | str | None = Field(default=None, description="Only lines after this timestamp")
+    raw: bool | None = Field(default=False, description="Concatenate the output into one string")
+
+
+class CancelIn(BaseModel):
+    force: bool | None = Field(default=False, description="Stop waiting for the hosts at once")
+    search: str | None = Field(default=None, description="Cancel only the matching hosts")
+
+
+class RerunIn(BaseModel):
+    failed_only: bool | None = Field(default=False, description="Rerun only the failed hosts")
+    succeeded_only: bool | None = Field(
+        default=False, description="Rerun only the succeeded hosts"
+    )

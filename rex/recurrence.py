@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
@@ -44,7 +44,7 @@ def next_run(cron_line: str, after: datetime, tz: str = "UTC") -> datetime | Non
             candidate = itr.get_next(datetime)
         except CroniterBadDateError:
             return None
-        result = candidate.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+        result = candidate.replace(tzinfo=zone, fold=0).astimezone(UTC)
         if result > after:
             return result
     return None

@@ -12,6 +12,7 @@ from rex.db import Database
 from rex.migrate import upgrade
 from rex.models import utcnow
 from rex.secrets import Vault, load_vault
+from rex.seeds import seed
 from rex.users import Authenticator, ensure_admin, tune_hashing
 
 __all__ = ["Runtime", "open_runtime"]
@@ -53,6 +54,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         runtime.generated_admin_password = await ensure_admin(
             session, password=settings.admin_password
         )
+        await seed(session)
     await _run_hooks(runtime)
     return runtime
 

@@ -1,25 +1,82 @@
-"""Background work of a rex process: the executor and the scheduler, started with the API."""
+"""Background work of a rex process: sweeps always, the executor when it is a worker."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from collections.abc import Awaitable, Callable
 
 from rex.config import Settings
+from rex.errors import ConfigurationError
 from rex.runtime import Runtime, open_runtime
+from rex.sweeps import sweep
 
-__all__ = ["run_worker", "start_background"]
+__all__ = ["make_worker", "run_worker", "start_background"]
+
+log = logging.getLogger("rex.services")
+
+
+def make_worker(runtime: Runtime):
+    """Build the executor for this process: rex's SSH key, known hosts in the database."""
+    from rex.executor import DatabaseKnownHosts, Worker
+    from rex.identity import ensure_identity
+    from rex.ssh import ClientIdentity, Engine
+
+    settings = runtime.settings
+    if not settings.is_sqlite and settings.ssh_identity_file is None:
+        raise ConfigurationError(
+            "REX_SSH_IDENTITY_FILE must be set when rex runs on PostgreSQL: every worker must "
+            "log in with the same key"
+        )
+    identity = ClientIdentity.load(ensure_identity(settings), settings.ssh_identity_passphrase)
+    engine = Engine(identity, DatabaseKnownHosts(runtime), concurrency=settings.worker_concurrency)
+    return Worker(runtime, engine)
 
 
 def start_background(runtime: Runtime, *, worker: bool) -> Callable[[], Awaitable[None]]:
     """Start sweeps (always) and the worker (when asked); return the coroutine that stops them."""
+    tasks = [asyncio.create_task(_sweep_forever(runtime), name="rex-sweeps")]
+    executor = make_worker(runtime) if worker else None
+    if executor is not None:
+        runtime.services.setdefault("wakers", []).append(executor.wake)
+        runtime.services["worker"] = executor
+        tasks.append(asyncio.create_task(executor.run_forever(), name="rex-worker"))
 
     async def stop() -> None:
-        return None
+        if executor is not None:
+            await executor.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     return stop
 
 
+async def _sweep_forever(runtime: Runtime) -> None:
+    interval = max(min(runtime.settings.lease_seconds / 2, 1.0), 0.05)
+    while True:
+        try:
+            counts = await sweep(runtime.db, settings=runtime.settings, now=runtime.clock())
+            if any(counts.values()):
+                log.info("sweep: %s", counts)
+                runtime.notify_work()
+        except Exception:
+            log.exception("sweep failed")
+        await asyncio.sleep(interval)
+
+
 async def run_worker(settings: Settings) -> None:
-    """Run a worker process until SIGTERM."""
+    """Run a worker process until SIGTERM or SIGINT, then stop gracefully."""
     runtime = await open_runtime(settings)
-    await runtime.close()
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested.set)
+    stop = start_background(runtime, worker=True)
+    log.info("worker started")
+    try:
+        await stop_requested.wait()
+    finally:
+        await stop()
+        await runtime.close()

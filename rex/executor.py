@@ -1,0 +1,347 @@
+"""The executor: claims queued host runs, renders their scripts and runs them over SSH."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
+
+from rex.hosts import parameter_values
+from rex.jobs import finish_job_if_done
+from rex.models import Host, HostRun, JobInvocation, JobTemplate, KnownHostKey
+from rex.outputs import HostSink, OutputWriter
+from rex.rendering import HostContext, RenderError, render_script
+from rex.runtime import Runtime
+from rex.ssh import CancelToken, Engine, HostResult, HostTarget
+
+__all__ = ["DatabaseKnownHosts", "Worker"]
+
+log = logging.getLogger("rex.executor")
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+METHODS = ("sudo", "su", "dzdo")
+
+
+class DatabaseKnownHosts:
+    """Host keys accepted on first use, stored in the database by `[address]:port`."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._db = runtime.db
+
+    async def get(self, endpoint: str) -> str | None:
+        """Return the stored key of `endpoint`, if any."""
+        async with self._db.reader() as session:
+            return await session.scalar(
+                select(KnownHostKey.public_key).where(KnownHostKey.endpoint == endpoint)
+            )
+
+    async def remember(self, endpoint: str, public_key: str) -> None:
+        """Store the first key seen for `endpoint` (a concurrent first store wins)."""
+        try:
+            async with self._db.unit_of_work() as session:
+                session.add(KnownHostKey(endpoint=endpoint, public_key=public_key))
+        except Exception:  # noqa: BLE001 - another worker stored it first; the key check still runs next time
+            log.info("host key for %s was stored concurrently", endpoint)
+
+
+@dataclass
+class Prepared:
+    """A claimed host run, ready to run (target) or already failed (error)."""
+
+    target: HostTarget | None
+    secrets: list[str]
+    error: str | None = None
+    error_kind: str | None = None
+
+
+class Worker:
+    """Runs host runs from the database under a global concurrency limit."""
+
+    def __init__(self, runtime: Runtime, engine: Engine, *, name: str | None = None) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.engine = engine
+        self.name = name or self.settings.worker_name or f"{socket.gethostname()}:{os.getpid()}"
+        self.writer = OutputWriter(runtime.db)
+        self.inflight: dict[int, asyncio.Task] = {}
+        self.tokens: dict[int, CancelToken] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Look for new work now (after a job is created or a host finishes)."""
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        """Claim and run work until `stop()`; also heartbeat leases and watch for cancels."""
+        self.writer.start()
+        housekeeping = asyncio.create_task(self._housekeeping())
+        try:
+            while not self._stopping:
+                await self._claim_and_start()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+        finally:
+            housekeeping.cancel()
+            await asyncio.gather(housekeeping, return_exceptions=True)
+
+    async def run_until_idle(self) -> None:
+        """Burst mode: run everything runnable now, return when nothing is left."""
+        self.writer.start()
+        while True:
+            started = await self._claim_and_start()
+            if not started and not self.inflight:
+                break
+            if self.inflight:
+                await asyncio.wait(list(self.inflight.values()), return_when=asyncio.FIRST_COMPLETED)
+        await self.writer.drain()
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming; let in-flight hosts finish within `grace`, then cancel them."""
+        self._stopping = True
+        self._wake.set()
+        if self.inflight:
+            _done, pending = await asyncio.wait(list(self.inflight.values()), timeout=grace)
+            for run_id in list(self.tokens):
+                self.tokens[run_id].cancel(f"worker {self.name} shutting down", force=True)
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+        await self.writer.close()
+
+    async def _claim_and_start(self) -> int:
+        capacity = self.settings.worker_concurrency - len(self.inflight)
+        if capacity <= 0 or self._stopping:
+            return 0
+        claimed = await self._claim(capacity)
+        for run_id in claimed:
+            self.inflight[run_id] = asyncio.create_task(self._execute(run_id), name=f"host-run-{run_id}")
+        return len(claimed)
+
+    async def _claim(self, capacity: int) -> list[int]:
+        now = self.runtime.clock()
+        lease = now + timedelta(seconds=self.settings.lease_seconds)
+        claimed: list[int] = []
+        async with self.runtime.db.unit_of_work() as session:
+            jobs = (
+                await session.execute(
+                    select(JobInvocation.id, JobInvocation.concurrency_level)
+                    .where(JobInvocation.state.in_(("planned", "running")))
+                    .order_by(JobInvocation.id)
+                    .limit(200)
+                )
+            ).all()
+            for job_id, level in jobs:
+                if len(claimed) >= capacity:
+                    break
+                want = await self._room(session, job_id, level, capacity - len(claimed))
+                if want <= 0:
+                    continue
+                ids = (
+                    await session.scalars(
+                        select(HostRun.id)
+                        .where(HostRun.job_invocation_id == job_id, HostRun.state == "queued")
+                        .order_by(HostRun.position)
+                        .limit(want)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                if not ids:
+                    continue
+                await session.execute(
+                    update(HostRun)
+                    .where(HostRun.id.in_(ids))
+                    .values(state="running", worker=self.name, lease_until=lease, started_at=now)
+                )
+                await session.execute(
+                    update(JobInvocation)
+                    .where(JobInvocation.id == job_id, JobInvocation.state == "planned")
+                    .values(state="running", started_at=now)
+                )
+                claimed.extend(ids)
+        return claimed
+
+    async def _room(self, session, job_id: int, level: int | None, want: int) -> int:
+        if not level:
+            return want
+        # Lock the job row so two workers cannot both fill the same concurrency window.
+        await session.execute(
+            select(JobInvocation.id).where(JobInvocation.id == job_id).with_for_update()
+        )
+        running = await session.scalar(
+            select(func.count()).where(HostRun.job_invocation_id == job_id, HostRun.state == "running")
+        )
+        return min(want, level - (running or 0))
+
+    async def _execute(self, run_id: int) -> None:
+        try:
+            prepared = await self._prepare(run_id)
+            sink = HostSink(self.writer, run_id, prepared.secrets)
+            if prepared.target is None:
+                sink.debug(prepared.error or "Failed to prepare the host")
+                result = failed_result(prepared.error_kind or "render")
+            else:
+                token = self.tokens[run_id] = CancelToken()
+                await self._apply_pending_cancel(run_id, token)
+                result = await self.engine.run(prepared.target, sink, token)
+            await self.writer.drain()
+            await self._finish(run_id, result)
+        except Exception:
+            log.exception("host run %s failed inside rex", run_id)
+            await self._finish(run_id, failed_result("internal"))
+        finally:
+            self.tokens.pop(run_id, None)
+            self.inflight.pop(run_id, None)
+            self._wake.set()
+
+    async def _apply_pending_cancel(self, run_id: int, token: CancelToken) -> None:
+        async with self.runtime.db.reader() as session:
+            row = (
+                await session.execute(
+                    select(HostRun.cancel_requested, JobInvocation.cancel_requested_by,
+                           JobInvocation.cancel_force)
+                    .join(JobInvocation, JobInvocation.id == HostRun.job_invocation_id)
+                    .where(HostRun.id == run_id)
+                )
+            ).one()
+        if row[0]:
+            token.cancel(row[1] or "admin", force=bool(row[2]))
+
+    async def _prepare(self, run_id: int) -> Prepared:
+        async with self.runtime.db.reader() as session:
+            run = await session.get(HostRun, run_id)
+            job = await session.scalar(
+                select(JobInvocation)
+                .where(JobInvocation.id == run.job_invocation_id)
+                .options(selectinload(JobInvocation.inputs))
+            )
+            template = await session.scalar(
+                select(JobTemplate)
+                .where(JobTemplate.id == job.template_id)
+                .options(selectinload(JobTemplate.inputs))
+            )
+            host = None
+            if run.host_id is not None:
+                host = await session.scalar(
+                    select(Host)
+                    .where(Host.id == run.host_id)
+                    .options(selectinload(Host.parameters), selectinload(Host.facts))
+                )
+        return build_target(self.runtime, job=job, template=template, host=host)
+
+    async def _finish(self, run_id: int, result: HostResult) -> None:
+        now = self.runtime.clock()
+        async with self.runtime.db.unit_of_work() as session:
+            run = await session.get(HostRun, run_id)
+            if run is None or run.state == "finished":
+                return
+            run.state = "finished"
+            run.result = result.status
+            run.exit_status = result.exit_status
+            run.error_kind = result.error_kind
+            run.finished_at = now
+            run.lease_until = None
+            await session.flush()
+            await finish_job_if_done(session, job_id=run.job_invocation_id, now=now)
+
+    async def _housekeeping(self) -> None:
+        beat = max(self.settings.lease_seconds / 3, 0.05)
+        while True:
+            await asyncio.sleep(min(beat, self.settings.poll_interval))
+            try:
+                await self._heartbeat_and_cancels()
+            except Exception:
+                log.exception("worker housekeeping failed")
+
+    async def _heartbeat_and_cancels(self) -> None:
+        if not self.inflight:
+            return
+        ids = list(self.inflight)
+        lease = self.runtime.clock() + timedelta(seconds=self.settings.lease_seconds)
+        async with self.runtime.db.unit_of_work() as session:
+            await session.execute(
+                update(HostRun)
+                .where(HostRun.id.in_(ids), HostRun.state == "running", HostRun.worker == self.name)
+                .values(lease_until=lease)
+            )
+            rows = (
+                await session.execute(
+                    select(HostRun.id, JobInvocation.cancel_requested_by, JobInvocation.cancel_force)
+                    .join(JobInvocation, JobInvocation.id == HostRun.job_invocation_id)
+                    .where(HostRun.id.in_(ids), HostRun.cancel_requested.is_(True))
+                )
+            ).all()
+        for run_id, by, force in rows:
+            token = self.tokens.get(run_id)
+            if token is not None and (not token.is_set or (force and not token.force)):
+                token.cancel(by or "admin", force=bool(force))
+
+
+def failed_result(kind: str) -> HostResult:
+    """Return the result of a host that failed before or outside the SSH engine."""
+    now = datetime.now(UTC)
+    return HostResult(status="error", exit_status=None, error_kind=kind, started_at=now, finished_at=now)
+
+
+def build_target(runtime: Runtime, *, job: JobInvocation, template: JobTemplate | None, host: Host | None) -> Prepared:
+    """Render the script for `host` and resolve every connection setting (job > host > setting)."""
+    settings, vault = runtime.settings, runtime.vault
+    if host is None:
+        return Prepared(None, [], "Host was deleted before it could run", "missing")
+    if template is None:
+        return Prepared(None, [], "Job template was deleted before the host could run", "render")
+    params = parameter_values(host, vault)
+    inputs = {i.name: vault.decrypt(i.value) if i.hidden else i.value for i in job.inputs}
+    secrets = [v for v in (
+        vault.decrypt(job.password), vault.decrypt(job.key_passphrase),
+        vault.decrypt(job.effective_user_password),
+        params.get("remote_execution_ssh_password"),
+        params.get("remote_execution_ssh_key_passphrase"),
+        params.get("remote_execution_effective_user_password"),
+        *(inputs[i.name] for i in job.inputs if i.hidden),
+    ) if v]
+    context = HostContext(
+        name=host.name, ip=host.ip, facts={f.name: f.value for f in host.facts}, params=params
+    )
+    try:
+        script = render_script(template.template, inputs=inputs, input_defs=template.inputs, host=context)
+    except RenderError as exc:
+        return Prepared(None, secrets, str(exc), "render")
+    ssh_user = job.ssh_user or params.get("remote_execution_ssh_user") or settings.ssh_user
+    method = params.get("remote_execution_effective_user_method") or settings.effective_user_method
+    if method not in METHODS:
+        return Prepared(None, secrets, f"Effective user method '{method}' is not one of sudo, su, dzdo", "effective_user")
+    effective = job.effective_user or params.get("remote_execution_effective_user") or settings.effective_user
+    port_text = params.get("remote_execution_ssh_port") or str(settings.ssh_port)
+    if not str(port_text).isdigit():
+        return Prepared(None, secrets, f"remote_execution_ssh_port '{port_text}' is not a port number", "unreachable")
+    cleanup = params.get("remote_execution_cleanup_working_dirs")
+    target = HostTarget(
+        address=host.ip or host.name,
+        port=int(port_text),
+        ssh_user=ssh_user,
+        script=script,
+        effective_user=None if effective == ssh_user else effective,
+        effective_user_method=method,
+        effective_user_password=vault.decrypt(job.effective_user_password)
+        or params.get("remote_execution_effective_user_password"),
+        password=vault.decrypt(job.password) or params.get("remote_execution_ssh_password"),
+        key_passphrase=vault.decrypt(job.key_passphrase)
+        or params.get("remote_execution_ssh_key_passphrase")
+        or settings.ssh_identity_passphrase,
+        working_dir=params.get("remote_execution_remote_working_dir") or settings.remote_working_dir,
+        cleanup=settings.cleanup_working_dirs if cleanup is None else cleanup.lower() in TRUE_WORDS,
+        host_key_policy=params.get("remote_execution_host_key_policy") or settings.host_key_policy,
+        timeout=float(job.execution_timeout_interval) if job.execution_timeout_interval else None,
+        connect_timeout=settings.connect_timeout,
+        keepalive_interval=settings.keepalive_interval,
+    )
+    return Prepared(target, secrets)

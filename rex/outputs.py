@@ -1,0 +1,147 @@
+"""Output events: batched writes from running hosts, and Foreman's output reads."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rex.db import Database
+from rex.models import HostRun, OutputEvent
+from rex.secrets import MASK
+
+__all__ = ["HostSink", "OutputWriter", "append_debug", "exit_line", "read_lines"]
+
+
+class OutputWriter:
+    """Collects output events of every running host and writes them in batches."""
+
+    def __init__(self, db: Database, *, max_batch: int = 2000, linger: float = 0.02) -> None:
+        self._db = db
+        self._queue: list[dict] = []
+        self._wake = asyncio.Event()
+        self._max_batch = max_batch
+        self._linger = linger
+        self._task: asyncio.Task | None = None
+        self._flushed = asyncio.Condition()
+        self._written = 0
+        self._queued = 0
+
+    def start(self) -> None:
+        """Start the background flush loop."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="rex-output-writer")
+
+    def put(self, row: dict) -> None:
+        """Queue one event row for writing."""
+        self._queue.append(row)
+        self._queued += 1
+        if len(self._queue) >= self._max_batch or not self._wake.is_set():
+            self._wake.set()
+
+    async def drain(self) -> None:
+        """Wait until every event queued so far is in the database."""
+        target = self._queued
+        if self._task is None:
+            await self._write_pending()
+            return
+        self._wake.set()
+        async with self._flushed:
+            await self._flushed.wait_for(lambda: self._written >= target)
+
+    async def close(self) -> None:
+        """Write what is queued and stop the loop."""
+        await self.drain()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self._linger)
+            self._wake.clear()
+            await self._write_pending()
+
+    async def _write_pending(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+            async with self._db.unit_of_work() as session:
+                await session.execute(insert(OutputEvent), batch)
+            self._written += len(batch)
+        async with self._flushed:
+            self._flushed.notify_all()
+
+
+class HostSink:
+    """An engine's output sink for one host run: numbers events and scrubs secrets."""
+
+    def __init__(self, writer: OutputWriter, host_run_id: int, secrets: Iterable[str] = ()) -> None:
+        self._writer = writer
+        self._run = host_run_id
+        self._seq = 0
+        self._last = 0.0
+        self._secrets = sorted({s.encode() for s in secrets if s}, key=len, reverse=True)
+
+    async def emit(self, stream: str, data: bytes) -> None:
+        """Queue one chunk of output with the next sequence number and a later timestamp."""
+        if not data:
+            return
+        for secret in self._secrets:
+            data = data.replace(secret, MASK.encode())
+        now = time.time()
+        self._last = now if now > self._last else self._last + 1e-6
+        self._writer.put(
+            {"host_run_id": self._run, "seq": self._seq, "stream": stream, "data": data,
+             "timestamp": self._last}
+        )
+        self._seq += 1
+
+    def debug(self, message: str) -> None:
+        """Queue a debug line (synchronously; used outside the engine)."""
+        now = time.time()
+        self._last = now if now > self._last else self._last + 1e-6
+        self._writer.put(
+            {"host_run_id": self._run, "seq": self._seq, "stream": "debug",
+             "data": message.encode(), "timestamp": self._last}
+        )
+        self._seq += 1
+
+
+async def append_debug(session: AsyncSession, run: HostRun, message: str) -> None:
+    """Append a debug line after a run's last event (sweeps, cancels of queued hosts)."""
+    last = (
+        await session.execute(
+            select(func.max(OutputEvent.seq), func.max(OutputEvent.timestamp)).where(
+                OutputEvent.host_run_id == run.id
+            )
+        )
+    ).one()
+    seq = 0 if last[0] is None else last[0] + 1
+    ts = max(time.time(), (last[1] or 0.0) + 1e-6)
+    session.add(OutputEvent(host_run_id=run.id, seq=seq, stream="debug", data=message.encode(),
+                            timestamp=ts))
+
+
+async def read_lines(session: AsyncSession, run_id: int, since: float | None) -> list[OutputEvent]:
+    """Return the run's events after `since` (exclusive), in sequence order."""
+    stmt = select(OutputEvent).where(OutputEvent.host_run_id == run_id)
+    if since is not None:
+        stmt = stmt.where(OutputEvent.timestamp > since)
+    return list((await session.scalars(stmt.order_by(OutputEvent.seq))).all())
+
+
+def exit_line(run: HostRun) -> dict | None:
+    """Return Foreman's closing `Exit status: N` line of a finished run."""
+    if run.state != "finished" or run.finished_at is None:
+        return None
+    code = run.exit_status if run.exit_status is not None else "EXCEPTION"
+    return {
+        "output_type": "stdout",
+        "output": f"Exit status: {code}",
+        "timestamp": run.finished_at.timestamp(),
+    }

@@ -1,0 +1,45 @@
+"""What every rex starts with: the "Run Command - Script Default" template and its feature."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rex.models import JobTemplate, RemoteExecutionFeature, TemplateInput
+
+__all__ = ["RUN_COMMAND", "seed"]
+
+RUN_COMMAND = "Run Command - Script Default"
+
+
+async def seed(session: AsyncSession) -> None:
+    """Create the seeded template and the `run_script` feature when missing (idempotent)."""
+    template = await session.scalar(select(JobTemplate).where(JobTemplate.name == RUN_COMMAND))
+    if template is None:
+        template = JobTemplate(
+            name=RUN_COMMAND,
+            template='{{ input("command") }}',
+            job_category="Commands",
+            provider_type="script",
+            description_format="Run %{command}",
+            description="Run a command or a script given as the `command` input",
+            inputs=[
+                TemplateInput(
+                    name="command", input_type="user", required=True,
+                    description="Command to run on the host",
+                )
+            ],
+        )
+        session.add(template)
+        await session.flush()
+    feature = await session.scalar(
+        select(RemoteExecutionFeature).where(RemoteExecutionFeature.label == "run_script")
+    )
+    if feature is None:
+        session.add(
+            RemoteExecutionFeature(
+                label="run_script", name="Run Script",
+                description="Run a command or script on hosts", job_template_id=template.id,
+            )
+        )
+        await session.flush()
