@@ -54,7 +54,8 @@ def start_background(runtime: Runtime, *, worker: bool) -> Callable[[], Awaitabl
 
 
 async def _sweep_forever(runtime: Runtime) -> None:
-    interval = max(min(runtime.settings.lease_seconds / 2, 1.0), 0.05)
+    settings = runtime.settings
+    interval = max(min(settings.poll_interval * 4, settings.lease_seconds / 2, 1.0), 0.05)
     while True:
         try:
             counts = await sweep(runtime.db, settings=runtime.settings, now=runtime.clock())
