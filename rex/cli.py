@@ -98,3 +98,8 @@ def _db_label(settings: Settings) -> str:
 def _die(message: str) -> None:
     click.echo(f"rex: {message}", err=True)
     sys.exit(2)
+
+
+from rex.client import register  # the HTTP client: host, job-template, job-invocation
+
+register(main)
