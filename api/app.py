@@ -13,6 +13,7 @@ from api.routers import (
     hosts,
     job_invocations,
     job_outputs,
+    job_templates,
     recurring_logics,
     ssh_keys,
     status,
@@ -31,6 +32,7 @@ ROUTERS: list[APIRouter] = [
     hosts.router,
     job_invocations.router,
     job_outputs.router,
+    job_templates.router,
     ssh_keys.router,
 ]
 

@@ -132,3 +132,74 @@ class RerunIn(BaseModel):
     succeeded_only: bool | None = Field(
         default=False, description="Rerun only the succeeded hosts"
     )
+
+
+class EffectiveUserIn(BaseModel):
+    value: str | None = Field(default=None, description="Effective user")
+    overridable: bool | None = Field(default=None, description="Jobs may override it")
+    current_user: bool | None = Field(default=None, description="Use the invoking user")
+
+
+class TemplateInputIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: int | None = Field(default=None, description="Id of an existing input (update)")
+    name: str | None = Field(default=None, description="Input name", max_length=255)
+    input_type: str | None = Field(default=None, description="user, fact or variable")
+    fact_name: str | None = Field(default=None, description="Fact of a fact input")
+    variable_name: str | None = Field(default=None, description="Parameter of a variable input")
+    required: bool | None = Field(default=None, description="A value must be given")
+    advanced: bool | None = Field(default=None, description="Shown as advanced")
+    default: str | None = Field(default=None, description="Default value")
+    options: str | list[str] | None = Field(default=None, description="Allowed values")
+    value_type: str | None = Field(default=None, description="plain, search, date, resource")
+    hidden_value: bool | None = Field(default=None, description="Mask the value everywhere")
+    description: str | None = Field(default=None, description="Description")
+    destroy: bool | None = Field(default=None, alias="_destroy", description="Remove the input")
+
+
+class JobTemplateIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(default=None, description="Template name", max_length=255)
+    description: str | None = Field(default=None, description="Description")
+    job_category: str | None = Field(default=None, description="Job category", max_length=255)
+    description_format: str | None = Field(default=None, description="Job description format",
+                                           max_length=255)
+    template: str | None = Field(default=None, description="Jinja2 template body")
+    provider_type: str | None = Field(default=None, description="SSH or script")
+    snippet: bool | None = Field(default=None, description="Is a snippet")
+    locked: bool | None = Field(default=None, description="Locked against changes")
+    execution_timeout_interval: int | None = Field(default=None, description="Timeout (s)")
+    effective_user_attributes: EffectiveUserIn | None = Field(default=None,
+                                                              description="Effective user")
+    template_inputs_attributes: list[TemplateInputIn] | None = Field(default=None,
+                                                                     description="Inputs")
+
+
+class JobTemplateBody(BaseModel):
+    job_template: JobTemplateIn
+    _wrap = wrapped("job_template")
+
+
+class TemplateInputBody(BaseModel):
+    template_input: TemplateInputIn
+    _wrap = wrapped("template_input")
+
+
+class CloneIn(BaseModel):
+    name: str = Field(description="Name of the copy", max_length=255)
+
+
+class CloneBody(BaseModel):
+    job_template: CloneIn
+    _wrap = wrapped("job_template")
+
+
+class FeatureIn(BaseModel):
+    job_template_id: int | None = Field(default=None, description="Template the feature runs")
+
+
+class FeatureBody(BaseModel):
+    remote_execution_feature: FeatureIn
+    _wrap = wrapped("remote_execution_feature")
