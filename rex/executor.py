@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from rex.hosts import parameter_values
@@ -46,7 +47,7 @@ class DatabaseKnownHosts:
         try:
             async with self._db.unit_of_work() as session:
                 session.add(KnownHostKey(endpoint=endpoint, public_key=public_key))
-        except Exception:  # noqa: BLE001 - another worker stored it first; the key check still runs next time
+        except IntegrityError:  # another worker stored it first; the key check runs next time
             log.info("host key for %s was stored concurrently", endpoint)
 
 
@@ -68,7 +69,7 @@ class Worker:
         self.settings = runtime.settings
         self.engine = engine
         self.name = name or self.settings.worker_name or f"{socket.gethostname()}:{os.getpid()}"
-        self.writer = OutputWriter(runtime.db)
+        self.writer = OutputWriter(runtime.db, on_finished=self._jobs_of_finished)
         self.inflight: dict[int, asyncio.Task] = {}
         self.tokens: dict[int, CancelToken] = {}
         self._wake = asyncio.Event()
@@ -84,7 +85,10 @@ class Worker:
         housekeeping = asyncio.create_task(self._housekeeping())
         try:
             while not self._stopping:
-                await self._claim_and_start()
+                try:
+                    await self._claim_and_start()
+                except Exception:  # a failed claim is retried on the next tick
+                    log.exception("claiming work failed")
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
                 except TimeoutError:
@@ -122,8 +126,13 @@ class Worker:
         if capacity <= 0 or self._stopping:
             return 0
         claimed = await self._claim(capacity)
+        if not claimed:
+            return 0
+        prepared = await self._prepare(claimed)
         for run_id in claimed:
-            self.inflight[run_id] = asyncio.create_task(self._execute(run_id), name=f"host-run-{run_id}")
+            self.inflight[run_id] = asyncio.create_task(
+                self._execute(run_id, prepared[run_id]), name=f"host-run-{run_id}"
+            )
         return len(claimed)
 
     async def _claim(self, capacity: int) -> list[int]:
@@ -181,20 +190,17 @@ class Worker:
         )
         return min(want, level - (running or 0))
 
-    async def _execute(self, run_id: int) -> None:
+    async def _execute(self, run_id: int, prepared: Prepared) -> None:
         try:
-            prepared = await self._prepare(run_id)
             sink = HostSink(self.writer, run_id, prepared.secrets)
             if prepared.target is None:
                 sink.debug(prepared.error or "Failed to prepare the host")
                 result = failed_result(prepared.error_kind or "render")
             else:
                 token = self.tokens[run_id] = CancelToken()
-                await self._apply_pending_cancel(run_id, token)
                 result = await self.engine.run(prepared.target, sink, token)
-            await self.writer.drain()
             await self._finish(run_id, result)
-        except Exception:
+        except Exception:  # a host must always end, whatever went wrong inside rex
             log.exception("host run %s failed inside rex", run_id)
             await self._finish(run_id, failed_result("internal"))
         finally:
@@ -202,55 +208,55 @@ class Worker:
             self.inflight.pop(run_id, None)
             self._wake.set()
 
-    async def _apply_pending_cancel(self, run_id: int, token: CancelToken) -> None:
+    async def _prepare(self, run_ids: list[int]) -> dict[int, Prepared]:
+        """Load what the claimed runs need in a few queries and build each one's target."""
         async with self.runtime.db.reader() as session:
-            row = (
-                await session.execute(
-                    select(HostRun.cancel_requested, JobInvocation.cancel_requested_by,
-                           JobInvocation.cancel_force)
-                    .join(JobInvocation, JobInvocation.id == HostRun.job_invocation_id)
-                    .where(HostRun.id == run_id)
-                )
-            ).one()
-        if row[0]:
-            token.cancel(row[1] or "admin", force=bool(row[2]))
-
-    async def _prepare(self, run_id: int) -> Prepared:
-        async with self.runtime.db.reader() as session:
-            run = await session.get(HostRun, run_id)
-            job = await session.scalar(
-                select(JobInvocation)
-                .where(JobInvocation.id == run.job_invocation_id)
-                .options(selectinload(JobInvocation.inputs))
-            )
-            template = await session.scalar(
-                select(JobTemplate)
-                .where(JobTemplate.id == job.template_id)
-                .options(selectinload(JobTemplate.inputs))
-            )
-            host = None
-            if run.host_id is not None:
-                host = await session.scalar(
+            runs = (await session.scalars(select(HostRun).where(HostRun.id.in_(run_ids)))).all()
+            jobs = {
+                job.id: job for job in (await session.scalars(
+                    select(JobInvocation)
+                    .where(JobInvocation.id.in_({r.job_invocation_id for r in runs}))
+                    .options(selectinload(JobInvocation.inputs))
+                ))
+            }
+            templates = {
+                t.id: t for t in (await session.scalars(
+                    select(JobTemplate)
+                    .where(JobTemplate.id.in_({j.template_id for j in jobs.values()}))
+                    .options(selectinload(JobTemplate.inputs))
+                ))
+            }
+            hosts = {
+                h.id: h for h in (await session.scalars(
                     select(Host)
-                    .where(Host.id == run.host_id)
+                    .where(Host.id.in_({r.host_id for r in runs if r.host_id is not None}))
                     .options(selectinload(Host.parameters), selectinload(Host.facts))
-                )
-        return build_target(self.runtime, job=job, template=template, host=host)
+                ))
+            }
+        prepared = {}
+        for run in runs:
+            job = jobs[run.job_invocation_id]
+            prepared[run.id] = build_target(
+                self.runtime, job=job, template=templates.get(job.template_id),
+                host=hosts.get(run.host_id),
+            )
+        return prepared
 
     async def _finish(self, run_id: int, result: HostResult) -> None:
-        now = self.runtime.clock()
-        async with self.runtime.db.unit_of_work() as session:
-            run = await session.get(HostRun, run_id)
-            if run is None or run.state == "finished":
-                return
-            run.state = "finished"
-            run.result = result.status
-            run.exit_status = result.exit_status
-            run.error_kind = result.error_kind
-            run.finished_at = now
-            run.lease_until = None
-            await session.flush()
-            await finish_job_if_done(session, job_id=run.job_invocation_id, now=now)
+        await self.writer.finish({
+            "id": run_id, "state": "finished", "result": result.status,
+            "exit_status": result.exit_status, "error_kind": result.error_kind,
+            "finished_at": self.runtime.clock(), "lease_until": None,
+        })
+
+    async def _jobs_of_finished(self, session, run_ids: list[int]) -> None:
+        job_ids = set(
+            (await session.scalars(
+                select(HostRun.job_invocation_id).where(HostRun.id.in_(run_ids))
+            )).all()
+        )
+        for job_id in sorted(job_ids):
+            await finish_job_if_done(session, job_id=job_id, now=self.runtime.clock())
 
     async def _housekeeping(self) -> None:
         beat = max(self.settings.lease_seconds / 3, 0.05)

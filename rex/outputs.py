@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rex.db import Database
@@ -15,13 +16,23 @@ from rex.secrets import MASK
 
 __all__ = ["HostSink", "OutputWriter", "append_debug", "exit_line", "read_lines"]
 
+log = logging.getLogger("rex.outputs")
+
 
 class OutputWriter:
-    """Collects output events of every running host and writes them in batches."""
+    """Collects output events and host-run endings of every running host; writes them in batches.
 
-    def __init__(self, db: Database, *, max_batch: int = 2000, linger: float = 0.02) -> None:
+    Endings go through the same queue, after the host's last event, so a run is never seen
+    finished before all its output is stored; `on_finished(session, run_ids)` runs inside the
+    batch's transaction (the job bookkeeping).
+    """
+
+    def __init__(self, db: Database, *, max_batch: int = 2000, linger: float = 0.02,
+                 on_finished=None) -> None:
         self._db = db
+        self._on_finished = on_finished
         self._queue: list[dict] = []
+        self._endings: list[tuple[dict, asyncio.Future]] = []
         self._wake = asyncio.Event()
         self._max_batch = max_batch
         self._linger = linger
@@ -41,6 +52,15 @@ class OutputWriter:
         self._queued += 1
         if len(self._queue) >= self._max_batch or not self._wake.is_set():
             self._wake.set()
+
+    async def finish(self, values: dict) -> None:
+        """Queue a host run's ending (`id` plus the columns to set); return once it is stored."""
+        future = asyncio.get_running_loop().create_future()
+        self._endings.append((values, future))
+        self._wake.set()
+        if self._task is None:
+            await self._write_pending()
+        await future
 
     async def drain(self) -> None:
         """Wait until every event queued so far is in the database."""
@@ -65,16 +85,46 @@ class OutputWriter:
             await self._wake.wait()
             await asyncio.sleep(self._linger)
             self._wake.clear()
-            await self._write_pending()
+            try:
+                await self._write_pending()
+            except Exception:
+                log.exception("writing output failed")
 
     async def _write_pending(self) -> None:
-        while self._queue:
+        while self._queue or self._endings:
             batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
-            async with self._db.unit_of_work() as session:
-                await session.execute(insert(OutputEvent), batch)
+            endings, self._endings = self._endings, []
+            try:
+                async with self._db.unit_of_work() as session:
+                    if batch:
+                        await session.execute(insert(OutputEvent), batch)
+                    if endings:
+                        await self._store_endings(session, [values for values, _ in endings])
+            except Exception as exc:
+                for _, future in endings:
+                    if not future.done():
+                        future.set_exception(exc)
+                raise
+            for _, future in endings:
+                if not future.done():
+                    future.set_result(None)
             self._written += len(batch)
         async with self._flushed:
             self._flushed.notify_all()
+
+    async def _store_endings(self, session: AsyncSession, endings: list[dict]) -> None:
+        open_ids = set(
+            (await session.scalars(
+                select(HostRun.id).where(
+                    HostRun.id.in_([e["id"] for e in endings]), HostRun.state != "finished"
+                )
+            )).all()
+        )
+        rows = [e for e in endings if e["id"] in open_ids]
+        if rows:
+            await session.execute(update(HostRun), rows)
+            if self._on_finished is not None:
+                await self._on_finished(session, [e["id"] for e in rows])
 
 
 class HostSink:
