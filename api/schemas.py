@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["FactsBody", "HostBody", "HostIn", "HostParameterIn", "wrapped"]
 
@@ -150,8 +150,10 @@ class TemplateInputIn(BaseModel):
     variable_name: str | None = Field(default=None, description="Parameter of a variable input")
     required: bool | None = Field(default=None, description="A value must be given")
     advanced: bool | None = Field(default=None, description="Shown as advanced")
-    default: str | None = Field(default=None, description="Default value")
-    options: str | list[str] | None = Field(default=None, description="Allowed values")
+    default: str | int | float | None = Field(default=None, description="Default value")
+    options: str | list[str | int | float] | None = Field(
+        default=None, description="Allowed values: a list, or one per line"
+    )
     value_type: str | None = Field(default=None, description="plain, search, date, resource")
     hidden_value: bool | None = Field(default=None, description="Mask the value everywhere")
     description: str | None = Field(default=None, description="Description")
@@ -173,8 +175,20 @@ class JobTemplateIn(BaseModel):
     execution_timeout_interval: int | None = Field(default=None, description="Timeout (s)")
     effective_user_attributes: EffectiveUserIn | None = Field(default=None,
                                                               description="Effective user")
-    template_inputs_attributes: list[TemplateInputIn] | None = Field(default=None,
-                                                                     description="Inputs")
+    template_inputs_attributes: list[TemplateInputIn] | None = Field(
+        default=None, description="Inputs: by id or name; _destroy removes one"
+    )
+    audit_comment: str | None = Field(default=None, description="Accepted and ignored")
+    location_ids: list[int | str] | None = Field(default=None, description="Accepted and ignored")
+    organization_ids: list[int | str] | None = Field(
+        default=None, description="Accepted and ignored"
+    )
+
+    @field_validator("template_inputs_attributes", mode="before")
+    @classmethod
+    def _rails_hash(cls, value: Any) -> Any:
+        """Accept Rails' hash form of nested attributes (`{"0": {...}}`) as well as a list."""
+        return list(value.values()) if isinstance(value, dict) else value
 
 
 class JobTemplateBody(BaseModel):

@@ -1,11 +1,19 @@
-"""Job templates and their inputs: create, change, clone, delete, with Foreman's rules."""
+"""Job templates, their inputs, and the remote execution features that point at them.
+
+Every change is checked in full before anything is written: a request that breaks a rule
+raises one `ValidationFailed` naming every bad field (in Rails' words, as Foreman answers) and
+leaves the rows as they were. A locked template takes no change but being unlocked.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -13,227 +21,471 @@ from rex.errors import BadRequest, NotFound, ValidationFailed
 from rex.models import JobTemplate, RemoteExecutionFeature, TemplateInput, utcnow
 from rex.paging import Page, PageRequest, fetch_page
 from rex.rendering import check_syntax
+from search import FieldRegistry, IntegerField, SearchError, TextField, compile_query
+from search.fields import ColumnField, Cond, Use
 
 __all__ = [
-    "LOCKED_MESSAGE",
-    "clone_template",
-    "create_template",
-    "delete_input",
-    "delete_template",
-    "find_feature",
-    "find_input",
-    "find_template",
-    "list_features",
-    "list_templates",
-    "save_input",
-    "update_template",
-]
+    "FEATURE_FIELDS", "INPUT_FIELDS", "INPUT_TYPES", "LOCKED", "LOCKED_DELETE",
+    "PROVIDER_TYPES", "TEMPLATE_FIELDS", "clone_template", "create_template", "delete_input",
+    "delete_template", "find_feature", "find_input", "find_template", "list_features",
+    "list_inputs", "list_templates", "option_list", "save_input", "template_names",
+    "update_feature", "update_template",
+]  # fmt: skip
 
-LOCKED_MESSAGE = "This template is locked. Please clone it to a new template to customize."
-PROVIDERS = ("SSH", "script")
+PROVIDER_TYPES = ("SSH", "script")
 INPUT_TYPES = ("user", "fact", "variable")
-SCALARS = ("name", "description", "job_category", "description_format", "template",
-           "provider_type", "snippet", "locked", "execution_timeout_interval")
-INPUT_FIELDS = ("name", "input_type", "fact_name", "variable_name", "required", "advanced",
-                "default", "options", "value_type", "hidden_value", "description")
-ORDERABLE = {"id": JobTemplate.id, "name": JobTemplate.name,
-             "job_category": JobTemplate.job_category, "provider_type": JobTemplate.provider_type,
-             "created_at": JobTemplate.created_at, "updated_at": JobTemplate.updated_at}
+VALUE_TYPES = ("plain", "search", "date", "resource")
+LOCKED = "This template is locked. Please clone it to a new template to customize."
+LOCKED_DELETE = "This template is locked and may not be removed."
+LOCKED_INPUT_DELETE = "Cannot delete template input as template is locked."
+_LIMITED = ("name", "job_category", "provider_type", "description_format",
+            "effective_user_value", "fact_name", "variable_name")  # String(255) columns
+_REF = re.compile(r"(\d{1,9})(?:-.*)?", re.DOTALL)  # "12" or Foreman's "12-run-command"
+_BOOL = {"true": True, "t": True, "1": True, "yes": True,
+         "false": False, "f": False, "0": False, "no": False}  # fmt: skip
+# What a new row holds for each field a request leaves out (the models' defaults).
+_TEMPLATE_NEW = {
+    "name": None, "template": None, "job_category": "Commands", "provider_type": "SSH",
+    "description_format": None, "description": None, "execution_timeout_interval": None,
+    "locked": False, "snippet": False, "effective_user_value": None,
+    "effective_user_overridable": True, "effective_user_current_user": False,
+}  # fmt: skip
+_EFFECTIVE = {"value": "effective_user_value", "overridable": "effective_user_overridable",
+              "current_user": "effective_user_current_user"}  # fmt: skip
+_INPUT_NEW = {
+    "name": None, "input_type": "user", "fact_name": None, "variable_name": None,
+    "required": False, "advanced": False, "default": None, "options": None,
+    "value_type": "plain", "hidden_value": False, "description": None,
+}  # fmt: skip
 
 
-def _loaded():
-    return select(JobTemplate).options(selectinload(JobTemplate.inputs))
+@dataclass(frozen=True, eq=False)
+class _BooleanField(ColumnField):
+    """`locked = true`: a boolean column, `=` and `!=` only."""
+
+    type_name: ClassVar[str] = "boolean"
+    default_op: ClassVar[str] = "="
+
+    def compare(self, op: str, value: Any, use: Use) -> Cond:
+        """Compile `name = true|false` (or `!=`)."""
+        if op not in ("=", "!="):
+            raise self.unsupported(op, use.column)
+        truth = _BOOL.get(value.text.lower())
+        if truth is None:
+            message = f"Value '{value.text[:80]}' is not valid for field '{use.name}': use true or false"
+            raise SearchError(message, value.column, kind="bad_value")
+        return Cond(self.column == (truth if op == "=" else not truth), False)
+
+
+TEMPLATE_FIELDS = FieldRegistry({
+    "name": TextField(column=JobTemplate.name),
+    "job_category": TextField(column=JobTemplate.job_category),
+    "provider_type": TextField(column=JobTemplate.provider_type),
+    "locked": _BooleanField(column=JobTemplate.locked),
+    "snippet": _BooleanField(column=JobTemplate.snippet),
+    "template": TextField(column=JobTemplate.template, default=False),
+    "id": IntegerField(column=JobTemplate.id),
+})  # fmt: skip
+INPUT_FIELDS = FieldRegistry({
+    "name": TextField(column=TemplateInput.name),
+    "input_type": TextField(column=TemplateInput.input_type),
+    "id": IntegerField(column=TemplateInput.id),
+})  # fmt: skip
+FEATURE_FIELDS = FieldRegistry({
+    "label": TextField(column=RemoteExecutionFeature.label),
+    "name": TextField(column=RemoteExecutionFeature.name),
+    "id": IntegerField(column=RemoteExecutionFeature.id),
+})  # fmt: skip
+
+
+class _Problems:
+    """Field errors collected over a whole request, raised together."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, field: str, problem: str) -> None:
+        self.errors.setdefault(field, []).append(problem)
+
+    def raise_any(self) -> None:
+        if self.errors:
+            human = [f"{_human(f)} {p}" for f, ps in self.errors.items() for p in ps]
+            raise ValidationFailed("; ".join(human), self.errors)
+
+
+def _human(field: str) -> str:
+    return field.replace(".", " ").replace("_", " ").capitalize()
+
+
+# -- lookups and listings ----------------------------------------------------------------------
+
+
+async def _one(session: AsyncSession, stmt: Any, id_column: Any, name_column: Any, ref: str | int) -> Any:
+    """Find by id ("12", "12-name") or by name; an id match wins over a name match."""
+    text = str(ref)
+    match = _REF.fullmatch(text)
+    number = int(match.group(1)) if match else None
+    cond = name_column == text if number is None else (id_column == number) | (name_column == text)
+    rows = list((await session.scalars(stmt.where(cond))).all())
+    rows.sort(key=lambda row: row.id != number)
+    return rows[0] if rows else None
 
 
 async def find_template(session: AsyncSession, ref: str | int) -> JobTemplate:
-    """Return the template with id or name `ref`, or raise NotFound."""
-    text = str(ref)
-    cond = JobTemplate.name == text
-    if text.isdigit():
-        cond = (JobTemplate.id == int(text)) | cond
-    template = (await session.scalars(_loaded().where(cond).order_by(JobTemplate.id))).first()
+    """Return the job template with id or name `ref` (inputs loaded), or raise NotFound."""
+    stmt = select(JobTemplate).options(selectinload(JobTemplate.inputs))
+    template = await _one(session, stmt, JobTemplate.id, JobTemplate.name, ref)
     if template is None:
-        raise NotFound(f"Resource job_template not found by id '{text}'")
+        raise NotFound(f"Resource job_template not found by id '{ref}'")
     return template
 
 
-async def list_templates(session: AsyncSession, *, request: PageRequest, where: Any = None) -> Page:
-    """Return one page of templates."""
+async def find_input(session: AsyncSession, *, template: JobTemplate, ref: str | int) -> TemplateInput:
+    """Return `template`'s input with id or name `ref`, or raise NotFound."""
+    stmt = select(TemplateInput).where(TemplateInput.template_id == template.id)
+    found = await _one(session, stmt, TemplateInput.id, TemplateInput.name, ref)
+    if found is None:
+        raise NotFound(f"Resource template_input not found by id '{ref}'")
+    return found
+
+
+async def find_feature(session: AsyncSession, ref: str | int) -> RemoteExecutionFeature:
+    """Return the feature with id or label `ref`, or raise NotFound."""
+    stmt = select(RemoteExecutionFeature)
+    found = await _one(session, stmt, RemoteExecutionFeature.id, RemoteExecutionFeature.label, ref)
+    if found is None:
+        raise NotFound(f"Resource remote_execution_feature not found by id '{ref}'")
+    return found
+
+
+async def _page(session: AsyncSession, request: PageRequest, base: Any, fields: FieldRegistry,
+                columns: Sequence[Any], default: Sequence[Any]) -> Page:  # fmt: skip
+    orderable = {c.key: c for c in columns}
     field, direction = request.sort()
-    order = [JobTemplate.name, JobTemplate.id]
+    order = list(default)
     if field:
-        if field not in ORDERABLE:
-            raise BadRequest(f"Unknown order field '{field}': use one of {', '.join(ORDERABLE)}")
-        column = ORDERABLE[field]
-        order = [column.desc() if direction == "DESC" else column.asc(), JobTemplate.id]
-    return await fetch_page(session, base=_loaded(), request=request, where=where, order_by=order)
+        if field not in orderable:
+            known = ", ".join(sorted(orderable))
+            raise BadRequest(f"Unknown order field '{field}': use one of {known}")
+        column = orderable[field]
+        order.insert(0, column.desc() if direction == "DESC" else column.asc())
+    query = request.search
+    where = compile_query(query, fields) if query and query.strip() else None
+    return await fetch_page(session, base=base, request=request, where=where, order_by=order)
+
+
+async def list_templates(session: AsyncSession, *, request: PageRequest) -> Page:
+    """Return one page of job templates matching `request.search`, by name unless ordered."""
+    t = JobTemplate
+    base = select(t).options(selectinload(t.inputs))
+    columns = (t.id, t.name, t.job_category, t.provider_type, t.created_at, t.updated_at)
+    return await _page(session, request, base, TEMPLATE_FIELDS, columns, [t.name, t.id])
+
+
+async def list_inputs(session: AsyncSession, *, template: JobTemplate, request: PageRequest) -> Page:
+    """Return one page of `template`'s inputs matching `request.search`."""
+    i = TemplateInput
+    base = select(i).where(i.template_id == template.id)
+    return await _page(session, request, base, INPUT_FIELDS, (i.id, i.name, i.input_type), [i.id])
+
+
+async def list_features(session: AsyncSession, *, request: PageRequest) -> Page:
+    """Return one page of remote execution features."""
+    f = RemoteExecutionFeature
+    columns = (f.id, f.label, f.name)
+    return await _page(session, request, select(f), FEATURE_FIELDS, columns, [f.id])
+
+
+async def template_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
+    """Return the names of the job templates with the given ids."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    stmt = select(JobTemplate.id, JobTemplate.name).where(JobTemplate.id.in_(wanted))
+    return {row.id: row.name for row in await session.execute(stmt)}
+
+
+def option_list(options: str | None) -> list[str] | None:
+    """Split stored options as Foreman does (one per line); None when there are none."""
+    if not options or not options.strip():
+        return None
+    return [line.strip() for line in re.split(r"\r?\n", options)]
+
+
+# -- values and rules --------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _template_values(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn `job_template` attributes into column values (only those given)."""
+    values = {k: attrs[k] for k in _TEMPLATE_NEW if k in attrs}
+    if isinstance(values.get("name"), str):
+        values["name"] = values["name"].strip()
+    for key in ("locked", "snippet"):
+        if key in values:
+            values[key] = bool(values[key])
+    user = attrs.get("effective_user_attributes") or {}
+    for key, column in _EFFECTIVE.items():
+        if key in user:
+            value = user[key]
+            fallback = _TEMPLATE_NEW[column] if value is None else bool(value)
+            values[column] = _text(value) if key == "value" else fallback
+    return values
+
+
+def _input_values(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn template input attributes into column values (only those given)."""
+    values = {k: attrs[k] for k in _INPUT_NEW if k in attrs}
+    for key in ("name", "input_type", "fact_name", "variable_name", "default", "description"):
+        if key in values:
+            values[key] = _text(values[key])
+    if isinstance(values.get("name"), str):
+        values["name"] = values["name"].strip()
+    if isinstance(values.get("options"), list | tuple):
+        values["options"] = "\n".join(str(o) for o in values["options"])
+    for key in ("required", "advanced", "hidden_value"):
+        if key in values:
+            values[key] = bool(values[key])
+    if "value_type" in values and values["value_type"] is None:
+        values["value_type"] = "plain"
+    return values
+
+
+def _state(row: Any, columns: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: getattr(row, key) for key in columns}
+
+
+async def _check_template(
+    session: AsyncSession, values: Mapping[str, Any], problems: _Problems, *, own_id: int | None
+) -> None:
+    if not values["name"]:
+        problems.add("name", "can't be blank")
+    else:
+        other = JobTemplate.id != (own_id or 0)
+        stmt = select(JobTemplate.id).where(JobTemplate.name == values["name"], other)
+        if await session.scalar(stmt) is not None:
+            problems.add("name", "has already been taken")
+    if not (values["template"] or "").strip():
+        problems.add("template", "can't be blank")
+    else:
+        try:
+            check_syntax(values["template"])
+        except ValidationFailed as exc:
+            problems.add("template", exc.errors["template"][0])
+    if not values["snippet"] and not (values["job_category"] or "").strip():
+        problems.add("job_category", "can't be blank")
+    provider = values["provider_type"]
+    if not provider:
+        problems.add("provider_type", "can't be blank")
+    elif provider.lower() not in ("ssh", "script"):
+        problems.add("provider_type", f"is not included in the list (SSH, script): '{provider}'")
+    timeout = values["execution_timeout_interval"]
+    if timeout is not None and not 0 < timeout < 2**31:
+        problems.add("execution_timeout_interval", "must be greater than 0")
+    _check_lengths(values, problems, "")
+
+
+def _check_lengths(values: Mapping[str, Any], problems: _Problems, prefix: str) -> None:
+    for key in _LIMITED:
+        if len(values.get(key) or "") > 255:
+            problems.add(prefix + key, "is too long (maximum is 255 characters)")
+
+
+def _check_input(values: Mapping[str, Any], problems: _Problems, prefix: str) -> None:
+    if not values["name"]:
+        problems.add(prefix + "name", "can't be blank")
+    kind = values["input_type"]
+    if not kind:
+        problems.add(prefix + "input_type", "can't be blank")
+    elif kind not in INPUT_TYPES:
+        problems.add(prefix + "input_type", f"is not included in the list (user, fact, variable): '{kind}'")
+    elif kind == "fact" and not (values["fact_name"] or "").strip():
+        problems.add(prefix + "fact_name", "can't be blank")
+    elif kind == "variable" and not (values["variable_name"] or "").strip():
+        problems.add(prefix + "variable_name", "can't be blank")
+    if values["value_type"] not in VALUE_TYPES:
+        problems.add(prefix + "value_type", "is not included in the list (plain, search, date, resource)")
+    options = option_list(values["options"])
+    if options and values["default"] and values["default"] not in options:
+        problems.add(prefix + "default", f"is not included in the list ({', '.join(options)})")
+    _check_lengths(values, problems, prefix)
+
+
+_Plan = dict[Any, tuple[TemplateInput | None, dict[str, Any]]]
+
+
+def _plan_inputs(existing: Sequence[TemplateInput], items: Any, problems: _Problems) -> _Plan:
+    """Apply `template_inputs_attributes` on paper: {key: (row or None, final values)}.
+
+    An item names its input by `id`, or else by `name` (so sending the same inputs twice
+    changes nothing); `_destroy` removes it; any other item adds an input.
+    """
+    plan: _Plan = {i.id: (i, _state(i, _INPUT_NEW)) for i in existing}
+    by_id, by_name = {i.id: i for i in existing}, {i.name: i for i in existing}
+    for n, item in enumerate(items.values() if isinstance(items, Mapping) else items or ()):
+        if item.get("id") is not None:
+            row = by_id.get(item["id"])
+            if row is None:
+                problems.add("template_inputs.id", f"is not an input of this template: {item['id']}")
+                continue
+        else:
+            row = by_name.get(str(item.get("name") or "").strip())
+        if item.get("_destroy"):
+            plan.pop(row.id if row else None, None)
+            continue
+        key = row.id if row else ("new", n)
+        base = plan[key][1] if key in plan else _INPUT_NEW
+        plan[key] = (row, {**base, **_input_values(item)})
+    for _row, values in plan.values():
+        _check_input(values, problems, "template_inputs.")
+    names = [v["name"] for _, v in plan.values() if v["name"]]
+    if len(names) != len(set(names)):
+        problems.add("template_inputs.name", "has already been taken")
+    return plan
+
+
+async def _flush(session: AsyncSession) -> None:
+    """Flush; a unique name taken by a concurrent request is the same 422 as a checked one."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ValidationFailed.field("name", "has already been taken") from exc
+
+
+# -- job templates -----------------------------------------------------------------------------
 
 
 async def create_template(session: AsyncSession, *, attrs: Mapping[str, Any]) -> JobTemplate:
-    """Create a template with its effective user and inputs; every rule is checked first."""
-    for name in ("name", "template"):
-        if not str(attrs.get(name) or "").strip():
-            raise ValidationFailed.field(name, "can't be blank")
-    template = JobTemplate(inputs=[], job_category="Commands", provider_type="SSH")
-    await _apply(session, template, attrs)
+    """Create a job template from Foreman's `job_template` attributes (inputs included)."""
+    values = {**_TEMPLATE_NEW, **_template_values(attrs)}
+    problems = _Problems()
+    plan = _plan_inputs([], attrs.get("template_inputs_attributes"), problems)
+    await _check_template(session, values, problems, own_id=None)
+    problems.raise_any()
+    template = JobTemplate(**values, inputs=[TemplateInput(**v) for _, v in plan.values()])
     session.add(template)
-    await session.flush()
+    await _flush(session)
     return await find_template(session, template.id)
 
 
 async def update_template(
     session: AsyncSession, *, template: JobTemplate, attrs: Mapping[str, Any]
 ) -> JobTemplate:
-    """Change a template; a locked one only accepts `locked: false`."""
-    if template.locked and set(attrs) - {"locked"} and attrs.get("locked") is not False:
-        raise ValidationFailed(LOCKED_MESSAGE, {"base": [LOCKED_MESSAGE]})
-    await _apply(session, template, attrs)
+    """Change `template`; a locked one takes no change but `locked: false`."""
+    current = _state(template, _TEMPLATE_NEW)
+    given = _template_values(attrs)
+    changed = {k for k, v in given.items() if current[k] != v}
+    problems = _Problems()
+    plan = _plan_inputs(template.inputs, attrs.get("template_inputs_attributes"), problems)
+    inputs_changed = set(plan) != {i.id for i in template.inputs} or any(
+        _state(row, _INPUT_NEW) != values for row, values in plan.values() if row is not None
+    )
+    if template.locked and (changed - {"locked"} or inputs_changed):
+        raise ValidationFailed(LOCKED)
+    await _check_template(session, {**current, **given}, problems, own_id=template.id)
+    problems.raise_any()
+    if not changed and not inputs_changed:
+        return template
+    for key in changed:
+        setattr(template, key, given[key])
+    await _apply_inputs(session, template, plan)
     template.updated_at = utcnow()
-    await session.flush()
+    await _flush(session)
     return await find_template(session, template.id)
 
 
+async def _apply_inputs(session: AsyncSession, template: JobTemplate, plan: _Plan) -> None:
+    gone = [i for i in template.inputs if i.id not in plan]
+    for row in gone:
+        template.inputs.remove(row)
+    if gone:  # deletes first, so a name this request frees can be taken by it
+        await session.flush()
+    for row, values in plan.values():
+        if row is None:
+            template.inputs.append(TemplateInput(**values))
+            continue
+        for key, value in values.items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
+
+
 async def delete_template(session: AsyncSession, *, template: JobTemplate) -> None:
-    """Delete an unlocked template."""
+    """Delete `template` with its inputs; its jobs and features stay, pointing at nothing."""
     if template.locked:
-        raise ValidationFailed(LOCKED_MESSAGE, {"base": [LOCKED_MESSAGE]})
+        raise ValidationFailed(LOCKED_DELETE)
     await session.delete(template)
     await session.flush()
 
 
-async def clone_template(session: AsyncSession, *, template: JobTemplate, name: str) -> JobTemplate:
-    """Copy a template under a new name, with its inputs and effective user, unlocked."""
-    attrs = {k: getattr(template, k) for k in SCALARS if k not in ("name", "locked")}
-    attrs.update(name=name, locked=False, effective_user_attributes={
-        "value": template.effective_user_value,
-        "overridable": template.effective_user_overridable,
-        "current_user": template.effective_user_current_user,
-    }, template_inputs_attributes=[
-        {k: getattr(i, k) for k in INPUT_FIELDS} for i in template.inputs
-    ])
-    return await create_template(session, attrs=attrs)
+async def clone_template(
+    session: AsyncSession, *, template: JobTemplate, name: str | None
+) -> JobTemplate:
+    """Copy `template` with its inputs and effective user under a new name, unlocked."""
+    values = {**_state(template, _TEMPLATE_NEW), "name": (name or "").strip(), "locked": False}
+    problems = _Problems()
+    await _check_template(session, values, problems, own_id=None)
+    problems.raise_any()
+    copies = [TemplateInput(**_state(i, _INPUT_NEW)) for i in template.inputs]
+    clone = JobTemplate(**values, inputs=copies)
+    session.add(clone)
+    await _flush(session)
+    return await find_template(session, clone.id)
 
 
-async def _apply(session: AsyncSession, template: JobTemplate, attrs: Mapping[str, Any]) -> None:
-    if "name" in attrs:
-        name = str(attrs["name"] or "").strip()
-        if not name:
-            raise ValidationFailed.field("name", "can't be blank")
-        taken = await session.scalar(
-            select(JobTemplate.id).where(JobTemplate.name == name, JobTemplate.id != template.id)
-        )
-        if taken is not None:
-            raise ValidationFailed.field("name", "has already been taken")
-    if "provider_type" in attrs and attrs["provider_type"] not in PROVIDERS:
-        raise ValidationFailed.field("provider_type", f"must be one of {', '.join(PROVIDERS)}")
-    if "template" in attrs:
-        check_syntax(str(attrs["template"] or ""))
-    if "job_category" in attrs and not str(attrs["job_category"] or "").strip():
-        raise ValidationFailed.field("job_category", "can't be blank")
-    for key in SCALARS:
-        if key in attrs and attrs[key] is not None:
-            setattr(template, key, attrs[key])
-    user = attrs.get("effective_user_attributes")
-    if user:
-        for key in ("value", "overridable", "current_user"):
-            if key in user and user[key] is not None:
-                setattr(template, f"effective_user_{key}", user[key])
-    for item in attrs.get("template_inputs_attributes") or []:
-        _save_input_on(template, item)
-
-
-def _save_input_on(template: JobTemplate, item: Mapping[str, Any]) -> None:
-    existing = None
-    if item.get("id") is not None:
-        existing = next((i for i in template.inputs if i.id == item["id"]), None)
-        if existing is None:
-            raise ValidationFailed.field("template_inputs", f"has no input with id {item['id']}")
-    elif item.get("name"):
-        existing = next((i for i in template.inputs if i.name == item["name"]), None)
-    if item.get("_destroy") in (True, 1, "1", "true"):
-        if existing is not None:
-            template.inputs.remove(existing)
-        return
-    spec = existing or TemplateInput()
-    _assign_input(spec, item)
-    if existing is None:
-        template.inputs.append(spec)
-
-
-def _assign_input(spec: TemplateInput, item: Mapping[str, Any]) -> None:
-    for key in INPUT_FIELDS:
-        if key in item and item[key] is not None:
-            value = item[key]
-            if key == "options" and isinstance(value, list):
-                value = "\n".join(str(v) for v in value)
-            setattr(spec, key, value)
-    spec.input_type = spec.input_type or "user"
-    _check_input(spec)
-
-
-def _check_input(spec: TemplateInput) -> None:
-    if not (spec.name or "").strip():
-        raise ValidationFailed.field("template_inputs.name", "can't be blank")
-    if spec.input_type not in INPUT_TYPES:
-        raise ValidationFailed.field(
-            "template_inputs.input_type", f"must be one of {', '.join(INPUT_TYPES)}")
-    if spec.input_type == "fact" and not spec.fact_name:
-        raise ValidationFailed.field("template_inputs.fact_name", "can't be blank for a fact input")
-    if spec.input_type == "variable" and not spec.variable_name:
-        raise ValidationFailed.field(
-            "template_inputs.variable_name", "can't be blank for a variable input")
-    options = [o for o in (spec.options or "").splitlines() if o.strip()]
-    if options and spec.default not in (None, "") and spec.default not in options:
-        raise ValidationFailed.field(
-            "template_inputs.default", f"'{spec.default}' is not one of the options")
-
-
-async def find_input(session: AsyncSession, template: JobTemplate, ref: str) -> TemplateInput:
-    """Return an input of `template` by id or name, or raise NotFound."""
-    for spec in template.inputs:
-        if str(spec.id) == str(ref) or spec.name == str(ref):
-            return spec
-    raise NotFound(f"Resource template_input not found by id '{ref}'")
+# -- template inputs ---------------------------------------------------------------------------
 
 
 async def save_input(
     session: AsyncSession, *, template: JobTemplate, attrs: Mapping[str, Any],
-    spec: TemplateInput | None = None,
+    template_input: TemplateInput | None = None,
 ) -> TemplateInput:
-    """Create or change one input of a template."""
+    """Add an input to `template`, or change `template_input`; the body may use it or not yet."""
+    before = _state(template_input, _INPUT_NEW) if template_input else _INPUT_NEW
+    values = {**before, **_input_values(attrs)}
+    if template_input is not None and values == before:
+        return template_input
     if template.locked:
-        raise ValidationFailed(LOCKED_MESSAGE, {"base": [LOCKED_MESSAGE]})
-    name = attrs.get("name")
-    if name and any(i.name == name and i is not spec for i in template.inputs):
-        raise ValidationFailed.field("name", "has already been taken")
-    target = spec or TemplateInput()
-    _assign_input(target, attrs)
-    if spec is None:
-        template.inputs.append(target)
-    await session.flush()
-    return target
+        raise ValidationFailed(LOCKED)
+    problems = _Problems()
+    _check_input(values, problems, "")
+    if any(i.name == values["name"] for i in template.inputs if i is not template_input):
+        problems.add("name", "has already been taken")
+    problems.raise_any()
+    row = template_input or TemplateInput()
+    for key, value in values.items():
+        setattr(row, key, value)
+    if template_input is None:
+        template.inputs.append(row)
+    await _flush(session)
+    return row
 
 
-async def delete_input(session: AsyncSession, *, template: JobTemplate, spec: TemplateInput) -> None:
-    """Remove one input of an unlocked template."""
+async def delete_input(
+    session: AsyncSession, *, template: JobTemplate, template_input: TemplateInput
+) -> None:
+    """Remove an input from `template`."""
     if template.locked:
-        raise ValidationFailed(LOCKED_MESSAGE, {"base": [LOCKED_MESSAGE]})
-    template.inputs.remove(spec)
+        raise ValidationFailed(LOCKED_INPUT_DELETE)
+    template.inputs.remove(template_input)
     await session.flush()
 
 
-async def list_features(session: AsyncSession, *, request: PageRequest) -> Page:
-    """Return one page of remote execution features."""
-    return await fetch_page(session, base=select(RemoteExecutionFeature), request=request,
-                            order_by=[RemoteExecutionFeature.id])
+# -- remote execution features -----------------------------------------------------------------
 
 
-async def find_feature(session: AsyncSession, ref: str) -> RemoteExecutionFeature:
-    """Return a feature by id or label, or raise NotFound."""
-    cond = RemoteExecutionFeature.label == ref
-    if ref.isdigit():
-        cond = (RemoteExecutionFeature.id == int(ref)) | cond
-    feature = await session.scalar(select(RemoteExecutionFeature).where(cond))
-    if feature is None:
-        raise NotFound(f"Resource remote_execution_feature not found by id '{ref}'")
+async def update_feature(
+    session: AsyncSession, *, feature: RemoteExecutionFeature, attrs: Mapping[str, Any]
+) -> RemoteExecutionFeature:
+    """Point `feature` at another job template (or at none, with null)."""
+    if "job_template_id" in attrs:
+        template_id = attrs["job_template_id"]
+        if template_id is not None and (
+            not 0 < template_id < 2**31 or await session.get(JobTemplate, template_id) is None
+        ):
+            raise ValidationFailed.field("job_template_id", f"does not exist: {template_id}")
+        feature.job_template_id = template_id
+    await session.flush()
     return feature

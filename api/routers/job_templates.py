@@ -1,4 +1,4 @@
-"""/api/job_templates, template inputs and remote execution features."""
+"""/api/job_templates, /api/templates/:id/template_inputs and /api/remote_execution_features."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from fastapi import APIRouter, status
 from api.deps import CurrentUserDep, PagingDep, ReaderDep, SessionDep
 from api.render import envelope, timestamp
 from api.schemas import CloneBody, FeatureBody, JobTemplateBody, TemplateInputBody
-from api.search import template_search
 from rex import templates
 from rex.models import JobTemplate, RemoteExecutionFeature, TemplateInput
 
@@ -15,31 +14,28 @@ router = APIRouter(tags=["job_templates"])
 
 
 def render_input(spec: TemplateInput) -> dict:
-    """Render a template input as Foreman does."""
+    """Render a template input (`template_inputs/main.json.rabl`, plus advanced and value_type)."""
     return {
         "id": spec.id,
         "name": spec.name,
-        "template_id": spec.template_id,
         "input_type": spec.input_type,
+        "template_id": spec.template_id,
         "fact_name": spec.fact_name,
         "variable_name": spec.variable_name,
-        "puppet_class_name": None,
         "puppet_parameter_name": None,
+        "puppet_class_name": None,
         "description": spec.description,
         "required": spec.required,
-        "advanced": spec.advanced,
         "default": spec.default,
         "hidden_value": spec.hidden_value,
+        "advanced": spec.advanced,
         "value_type": spec.value_type,
-        "resource_type": None,
-        "options": [o for o in (spec.options or "").splitlines() if o.strip()],
-        "created_at": timestamp(spec.created_at),
-        "updated_at": timestamp(spec.updated_at),
+        "options": templates.option_list(spec.options),
     }
 
 
 def render_row(template: JobTemplate) -> dict:
-    """Render a template as an index row."""
+    """Render a job template as an index row."""
     return {
         "id": template.id,
         "name": template.name,
@@ -53,7 +49,7 @@ def render_row(template: JobTemplate) -> dict:
 
 
 def render_template(template: JobTemplate) -> dict:
-    """Render a template's show body."""
+    """Render a job template's show body."""
     return {
         **render_row(template),
         "description": template.description,
@@ -72,21 +68,26 @@ def render_template(template: JobTemplate) -> dict:
     }
 
 
+def render_feature(feature: RemoteExecutionFeature, names: dict[int, str]) -> dict:
+    """Render a remote execution feature with its template's name."""
+    return {
+        "id": feature.id,
+        "label": feature.label,
+        "name": feature.name,
+        "description": feature.description,
+        "job_template_id": feature.job_template_id,
+        "job_template_name": names.get(feature.job_template_id or 0),
+        "host_action_button": feature.host_action_button,
+    }
+
+
 def _attrs(body: JobTemplateBody) -> dict:
-    attrs = body.job_template.model_dump(exclude_unset=True, by_alias=True)
-    inputs = body.job_template.template_inputs_attributes
-    if inputs is not None:
-        attrs["template_inputs_attributes"] = [
-            i.model_dump(exclude_unset=True, by_alias=True) for i in inputs
-        ]
-    return attrs
+    return body.job_template.model_dump(exclude_unset=True, by_alias=True)
 
 
 @router.get("/job_templates", summary="List job templates")
 async def index(session: ReaderDep, user: CurrentUserDep, paging: PagingDep) -> dict:
-    page = await templates.list_templates(
-        session, request=paging, where=template_search(paging.search)
-    )
+    page = await templates.list_templates(session, request=paging)
     return envelope(page, paging, render_row)
 
 
@@ -95,8 +96,7 @@ async def show(id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
     return render_template(await templates.find_template(session, id))
 
 
-@router.post("/job_templates", status_code=status.HTTP_201_CREATED,
-             summary="Create a job template")
+@router.post("/job_templates", status_code=status.HTTP_201_CREATED, summary="Create a job template")
 async def create(body: JobTemplateBody, session: SessionDep, user: CurrentUserDep) -> dict:
     return render_template(await templates.create_template(session, attrs=_attrs(body)))
 
@@ -104,9 +104,8 @@ async def create(body: JobTemplateBody, session: SessionDep, user: CurrentUserDe
 @router.put("/job_templates/{id}", summary="Update a job template")
 async def update(id: str, body: JobTemplateBody, session: SessionDep, user: CurrentUserDep) -> dict:
     template = await templates.find_template(session, id)
-    return render_template(
-        await templates.update_template(session, template=template, attrs=_attrs(body))
-    )
+    changed = await templates.update_template(session, template=template, attrs=_attrs(body))
+    return render_template(changed)
 
 
 @router.delete("/job_templates/{id}", summary="Delete a job template")
@@ -117,8 +116,9 @@ async def destroy(id: str, session: SessionDep, user: CurrentUserDep) -> dict:
     return body
 
 
-@router.post("/job_templates/{id}/clone", status_code=status.HTTP_201_CREATED,
-             summary="Clone a job template")
+@router.post(
+    "/job_templates/{id}/clone", status_code=status.HTTP_201_CREATED, summary="Clone a job template"
+)
 async def clone(id: str, body: CloneBody, session: SessionDep, user: CurrentUserDep) -> dict:
     template = await templates.find_template(session, id)
     copy = await templates.clone_template(session, template=template, name=body.job_template.name)
@@ -126,80 +126,69 @@ async def clone(id: str, body: CloneBody, session: SessionDep, user: CurrentUser
 
 
 @router.get("/templates/{template_id}/template_inputs", summary="List template inputs")
-async def inputs(template_id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
+async def inputs(
+    template_id: str, session: ReaderDep, user: CurrentUserDep, paging: PagingDep
+) -> dict:
     template = await templates.find_template(session, template_id)
-    rows = [render_input(i) for i in template.inputs]
-    return {"total": len(rows), "subtotal": len(rows), "page": 1, "per_page": len(rows),
-            "search": None, "sort": {"by": None, "order": None}, "results": rows}
+    page = await templates.list_inputs(session, template=template, request=paging)
+    return envelope(page, paging, render_input)
 
 
 @router.get("/templates/{template_id}/template_inputs/{id}", summary="Show a template input")
 async def show_input(template_id: str, id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
     template = await templates.find_template(session, template_id)
-    return render_input(await templates.find_input(session, template, id))
+    return render_input(await templates.find_input(session, template=template, ref=id))
 
 
-@router.post("/templates/{template_id}/template_inputs", status_code=status.HTTP_201_CREATED,
-             summary="Create a template input")
-async def create_input(template_id: str, body: TemplateInputBody, session: SessionDep,
-                       user: CurrentUserDep) -> dict:
+@router.post(
+    "/templates/{template_id}/template_inputs",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a template input",
+)
+async def create_input(
+    template_id: str, body: TemplateInputBody, session: SessionDep, user: CurrentUserDep
+) -> dict:
     template = await templates.find_template(session, template_id)
     attrs = body.template_input.model_dump(exclude_unset=True, by_alias=True)
     return render_input(await templates.save_input(session, template=template, attrs=attrs))
 
 
 @router.put("/templates/{template_id}/template_inputs/{id}", summary="Update a template input")
-async def update_input(template_id: str, id: str, body: TemplateInputBody, session: SessionDep,
-                       user: CurrentUserDep) -> dict:
+async def update_input(
+    template_id: str, id: str, body: TemplateInputBody, session: SessionDep, user: CurrentUserDep
+) -> dict:
     template = await templates.find_template(session, template_id)
-    spec = await templates.find_input(session, template, id)
+    spec = await templates.find_input(session, template=template, ref=id)
     attrs = body.template_input.model_dump(exclude_unset=True, by_alias=True)
-    return render_input(await templates.save_input(session, template=template, attrs=attrs,
-                                                   spec=spec))
+    saved = await templates.save_input(session, template=template, attrs=attrs, template_input=spec)
+    return render_input(saved)
 
 
 @router.delete("/templates/{template_id}/template_inputs/{id}", summary="Delete a template input")
-async def delete_input(template_id: str, id: str, session: SessionDep,
-                       user: CurrentUserDep) -> dict:
+async def delete_input(template_id: str, id: str, session: SessionDep, user: CurrentUserDep) -> dict:
     template = await templates.find_template(session, template_id)
-    spec = await templates.find_input(session, template, id)
+    spec = await templates.find_input(session, template=template, ref=id)
     body = render_input(spec)
-    await templates.delete_input(session, template=template, spec=spec)
+    await templates.delete_input(session, template=template, template_input=spec)
     return body
-
-
-async def render_feature(session, feature: RemoteExecutionFeature) -> dict:
-    """Render a remote execution feature."""
-    template = await session.get(JobTemplate, feature.job_template_id) if feature.job_template_id else None
-    return {
-        "id": feature.id,
-        "label": feature.label,
-        "name": feature.name,
-        "description": feature.description,
-        "job_template_id": feature.job_template_id,
-        "job_template_name": template.name if template else None,
-        "host_action_button": feature.host_action_button,
-    }
 
 
 @router.get("/remote_execution_features", summary="List remote execution features")
 async def features(session: ReaderDep, user: CurrentUserDep, paging: PagingDep) -> dict:
     page = await templates.list_features(session, request=paging)
-    rows = [await render_feature(session, f) for f in page.rows]
-    return envelope(page, paging, lambda row: row, rows=rows)
+    names = await templates.template_names(session, (f.job_template_id for f in page.rows))
+    return envelope(page, paging, lambda feature: render_feature(feature, names))
 
 
 @router.get("/remote_execution_features/{id}", summary="Show a remote execution feature")
 async def feature(id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
-    return await render_feature(session, await templates.find_feature(session, id))
+    found = await templates.find_feature(session, id)
+    return render_feature(found, await templates.template_names(session, [found.job_template_id]))
 
 
-@router.put("/remote_execution_features/{id}", summary="Map a feature to a template")
-async def update_feature(id: str, body: FeatureBody, session: SessionDep,
-                         user: CurrentUserDep) -> dict:
-    feature = await templates.find_feature(session, id)
-    template_id = body.remote_execution_feature.job_template_id
-    if template_id is not None:
-        feature.job_template_id = (await templates.find_template(session, template_id)).id
-        await session.flush()
-    return await render_feature(session, feature)
+@router.put("/remote_execution_features/{id}", summary="Map a feature to a job template")
+async def update_feature(id: str, body: FeatureBody, session: SessionDep, user: CurrentUserDep) -> dict:
+    found = await templates.find_feature(session, id)
+    attrs = body.remote_execution_feature.model_dump(exclude_unset=True)
+    found = await templates.update_feature(session, feature=found, attrs=attrs)
+    return render_feature(found, await templates.template_names(session, [found.job_template_id]))
