@@ -30,24 +30,48 @@ METHODS = ("sudo", "su", "dzdo")
 
 
 class DatabaseKnownHosts:
-    """Host keys accepted on first use, stored in the database by `[address]:port`."""
+    """Host keys accepted on first use, stored in the database by `[address]:port`.
+
+    Keys of claimed hosts are loaded in one query per batch (`prime`), so a host's key check
+    costs no database round trip of its own.
+    """
 
     def __init__(self, runtime: Runtime) -> None:
         self._db = runtime.db
+        self._cache: dict[str, str | None] = {}
+
+    async def prime(self, endpoints: set[str]) -> None:
+        """Load the stored keys of a claimed batch's `endpoints`, replacing older ones.
+
+        The cache lives for one batch only, so a key forgotten through the API (or stored by
+        another worker) is seen by the next batch.
+        """
+        async with self._db.reader() as session:
+            rows = dict((await session.execute(
+                select(KnownHostKey.endpoint, KnownHostKey.public_key)
+                .where(KnownHostKey.endpoint.in_(list(endpoints)))
+            )).all())
+        self._cache = {endpoint: rows.get(endpoint) for endpoint in endpoints}
 
     async def get(self, endpoint: str) -> str | None:
         """Return the stored key of `endpoint`, if any."""
+        if endpoint in self._cache:
+            return self._cache[endpoint]
         async with self._db.reader() as session:
-            return await session.scalar(
+            key = await session.scalar(
                 select(KnownHostKey.public_key).where(KnownHostKey.endpoint == endpoint)
             )
+        self._cache[endpoint] = key
+        return key
 
     async def remember(self, endpoint: str, public_key: str) -> None:
         """Store the first key seen for `endpoint` (a concurrent first store wins)."""
+        self._cache[endpoint] = public_key
         try:
             async with self._db.unit_of_work() as session:
                 session.add(KnownHostKey(endpoint=endpoint, public_key=public_key))
         except IntegrityError:  # another worker stored it first; the key check runs next time
+            self._cache.pop(endpoint, None)
             log.info("host key for %s was stored concurrently", endpoint)
 
 
@@ -64,10 +88,12 @@ class Prepared:
 class Worker:
     """Runs host runs from the database under a global concurrency limit."""
 
-    def __init__(self, runtime: Runtime, engine: Engine, *, name: str | None = None) -> None:
+    def __init__(self, runtime: Runtime, engine: Engine, *, name: str | None = None,
+                 known_hosts: DatabaseKnownHosts | None = None) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
         self.engine = engine
+        self.known_hosts = known_hosts
         self.name = name or self.settings.worker_name or f"{socket.gethostname()}:{os.getpid()}"
         self.writer = OutputWriter(runtime.db, on_finished=self._jobs_of_finished)
         self.inflight: dict[int, asyncio.Task] = {}
@@ -129,6 +155,10 @@ class Worker:
         if not claimed:
             return 0
         prepared = await self._prepare(claimed)
+        if isinstance(self.known_hosts, DatabaseKnownHosts):
+            await self.known_hosts.prime(
+                {p.target.endpoint for p in prepared.values() if p.target}
+            )
         for run_id in claimed:
             self.inflight[run_id] = asyncio.create_task(
                 self._execute(run_id, prepared[run_id]), name=f"host-run-{run_id}"

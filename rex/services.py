@@ -30,8 +30,9 @@ def make_worker(runtime: Runtime):
             "log in with the same key"
         )
     identity = ClientIdentity.load(ensure_identity(settings), settings.ssh_identity_passphrase)
-    engine = Engine(identity, DatabaseKnownHosts(runtime), concurrency=settings.worker_concurrency)
-    return Worker(runtime, engine)
+    known_hosts = DatabaseKnownHosts(runtime)
+    engine = Engine(identity, known_hosts, concurrency=settings.worker_concurrency)
+    return Worker(runtime, engine, known_hosts=known_hosts)
 
 
 def start_background(runtime: Runtime, *, worker: bool) -> Callable[[], Awaitable[None]]:
