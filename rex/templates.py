@@ -121,13 +121,14 @@ def _human(field: str) -> str:
 
 
 async def _one(session: AsyncSession, stmt: Any, id_column: Any, name_column: Any, ref: str | int) -> Any:
-    """Find by id ("12", "12-name") or by name; an id match wins over a name match."""
+    """Find by id ("12"), by name, or by Foreman's "12-name"; "12" is an id, "2024-x" a name first."""
     text = str(ref)
     match = _REF.fullmatch(text)
     number = int(match.group(1)) if match else None
     cond = name_column == text if number is None else (id_column == number) | (name_column == text)
     rows = list((await session.scalars(stmt.where(cond))).all())
-    rows.sort(key=lambda row: row.id != number)
+    by_id = text.isdigit()
+    rows.sort(key=lambda row: row.id != number if by_id else getattr(row, name_column.key) != text)
     return rows[0] if rows else None
 
 
@@ -177,7 +178,7 @@ async def _page(session: AsyncSession, request: PageRequest, base: Any, fields: 
 async def list_templates(session: AsyncSession, *, request: PageRequest) -> Page:
     """Return one page of job templates matching `request.search`, by name unless ordered."""
     t = JobTemplate
-    base = select(t).options(selectinload(t.inputs))
+    base = select(t)
     columns = (t.id, t.name, t.job_category, t.provider_type, t.created_at, t.updated_at)
     return await _page(session, request, base, TEMPLATE_FIELDS, columns, [t.name, t.id])
 

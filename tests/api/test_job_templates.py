@@ -154,6 +154,14 @@ async def test_update_delete_and_a_bare_body(api):
     assert gone.json() == {"error": {"message": f"Resource job_template not found by id '{template['id']}'"}}
 
 
+async def test_id_name_form_and_names_that_start_with_digits(api):
+    seeded = (await api.get(f"/api/job_templates/{RUN_COMMAND}")).json()
+    named = await make(api, name=f"{seeded['id']}-nightly")
+    assert (await api.get(f"/api/job_templates/{seeded['id']}-nightly")).json()["id"] == named["id"]
+    assert (await api.get(f"/api/job_templates/{seeded['id']}-run-command")).json()["id"] == seeded["id"]
+    assert (await api.get(f"/api/job_templates/{seeded['id']}")).json()["id"] == seeded["id"]
+
+
 @pytest.mark.parametrize(
     "fields, field, words",
     [
