@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rex.host_search import host_filter
-from rex.job_search import job_filter, template_filter
+from rex.job_search import job_filter
 
-__all__ = ["host_search", "job_search", "template_search"]
+__all__ = ["host_search", "job_search"]
 
 
 def host_search(query: str | None) -> Any:
@@ -23,9 +23,3 @@ def job_search(query: str | None) -> Any:
         return None
     return job_filter(query)
 
-
-def template_search(query: str | None) -> Any:
-    """Return the SQL condition for a job-template search, or None for no search."""
-    if query is None or not query.strip():
-        return None
-    return template_filter(query)

@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import and_, exists, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from rex.models import HostRun, JobInvocation, JobTemplate
+from rex.models import HostRun, JobInvocation
 from search import DateTimeField, FieldRegistry, IntegerField, SearchError, TextField, compile_query
 from search.fields import Cond, Field, Use
 
-__all__ = ["JOB_FIELDS", "TEMPLATE_FIELDS", "job_filter", "template_filter"]
+__all__ = ["JOB_FIELDS", "job_filter"]
 
 _STATUS = {
     "queued": JobInvocation.state == "scheduled",
@@ -70,18 +70,3 @@ def job_filter(query: str, *, now: datetime | None = None) -> ColumnElement[bool
     """Compile a job-invocation search for `select(JobInvocation).where(...)`."""
     return compile_query(query, JOB_FIELDS, now=now)
 
-
-TEMPLATE_FIELDS = FieldRegistry(
-    {
-        "name": TextField(column=JobTemplate.name),
-        "job_category": TextField(column=JobTemplate.job_category),
-        "provider_type": TextField(column=JobTemplate.provider_type, default=False),
-        "template": TextField(column=JobTemplate.template, default=False),
-        "id": IntegerField(column=JobTemplate.id),
-    }
-)
-
-
-def template_filter(query: str) -> ColumnElement[bool]:
-    """Compile a job-template search for `select(JobTemplate).where(...)`."""
-    return compile_query(query, TEMPLATE_FIELDS)
