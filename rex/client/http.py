@@ -107,8 +107,10 @@ class Api:
                     "is --server a rex server?")
         if status == 404:
             return f"{message} (check the id or name; the `list` commands show them)"
-        if status == 422:
+        if status == 422 and _is_validation(response):
             return f"the server refused the request: {message}; fix it and try again"
+        if status == 422:
+            return f"the server refused: {message}"
         if status == 400:
             return f"bad request: {message}"
         if status >= 500:
@@ -137,6 +139,14 @@ def error_message(response: httpx.Response) -> str | None:
     if isinstance(body.get("message"), str):
         return body["message"]
     return None
+
+
+def _is_validation(response: httpx.Response) -> bool:
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(error, dict) and "errors" in error
 
 
 def _param(value: Any) -> Any:

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import click
+from rich.text import Text
 
 from rex.client.http import Api
 from rex.client.inputs import iso_time, load_inputs
@@ -137,9 +138,9 @@ def _watch(api: Api, out: Printer, job_id: int) -> int:
 
 
 def _summary(out: Printer, job: dict) -> None:
-    line = styled(job["status_label"])
-    line.append(f": job {job['id']} ({job.get('description')}): {progress_text(job)}",
-                style="")
+    line = Text(f"Job {job['id']} ")
+    line.append_text(styled(job["status_label"]))
+    line.append(f": {progress_text(job)}")
     out.line(line)
     hosts = (job.get("targeting") or {}).get("hosts") or []
     bad = [h for h in hosts if h.get("job_status") not in ("success", None)]

@@ -112,7 +112,8 @@ def follow_host(api: Api, job_id: int, host: str, writer: OutputWriter, *,
     while True:
         body = api.get(path, since=since)
         if body.get("delayed") and not announced and not writer.as_json:
-            click.echo(f"job {job_id} starts at {body.get('start_at')}; waiting", err=True)
+            waiting = "; waiting" if follow else ""
+            click.echo(f"job {job_id} starts at {body.get('start_at')}{waiting}", err=True)
             announced = True
         for item in body.get("output") or []:
             writer.write(item)
