@@ -63,7 +63,8 @@ def database_url(kind: str, data: Path) -> str:
 class RexServer:
     """`rex serve` in a subprocess with its own data dir."""
 
-    def __init__(self, db: str, *, key: Path | None, user: str | None, concurrency: int = 100):
+    def __init__(self, db: str, *, key: Path | None, user: str | None, concurrency: int = 100,
+                 worker: bool = True):
         self.data = Path(tempfile.mkdtemp(prefix="rex-bench-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -81,9 +82,13 @@ class RexServer:
             env["REX_SSH_IDENTITY_FILE"] = str(FLEET / "client_ed25519")
         if user:
             env["REX_SSH_USER"] = env["REX_EFFECTIVE_USER"] = user
-        rex = Path(sys.executable).with_name("rex")
-        self.proc = subprocess.Popen([str(rex), "serve", "--port", str(self.port)], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.env = env
+        self.rex = Path(sys.executable).with_name("rex")
+        command = [str(self.rex), "serve", "--port", str(self.port)]
+        if not worker:
+            command.append("--no-worker")
+        self.proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
         self.client = httpx.AsyncClient(base_url=self.url, auth=("admin", PASSWORD), timeout=600)
 
     async def ready(self) -> None:
