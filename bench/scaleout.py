@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: ASYNC220, ASYNC221 - a benchmark driver may block its loop while it starts processes
 """Scale-out benchmark on PostgreSQL: throughput with 1 and 2 workers, claim cost, refill gap.
 
     bench/scaleout.py [--runs 2000] [--fleet 200] [--workers 1,2] [--level 5]
@@ -18,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import statistics
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -32,9 +31,9 @@ from sqlalchemy import create_engine, insert, select, text
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.api_jobs import FLEET, SHARED, RexServer, run_job  # noqa: E402
-from rex.migrate import sync_url  # noqa: E402
-from rex.models import Host, HostParameter, HostRun, JobInvocation, utcnow  # noqa: E402
+from bench.api_jobs import FLEET, SHARED, RexServer, run_job
+from rex.migrate import sync_url
+from rex.models import Host, HostParameter, HostRun, JobInvocation, utcnow
 
 
 def insert_fleet_entries(url: str, count: int) -> None:
@@ -65,7 +64,7 @@ async def throughput(args, workers: int, user: str) -> None:
             procs.append(subprocess.Popen([str(server.rex), "worker"], env=env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         await run_job(server.client, "name = run00000.bench")  # warm up: store host keys
-        warm = await run_job(server.client, "name ~ run* and id <= %d" % min(args.runs, 300))
+        warm = await run_job(server.client, f"name ~ run* and id <= {min(args.runs, 300)}")
         wall, job = await run_job(server.client, "name ~ run*")
         assert job["succeeded"] == args.runs, job
         print(f"| {workers} | {args.runs} | {wall:.2f} | {args.runs / wall:.0f} | (warm-up {warm[0]:.1f}s) |")
