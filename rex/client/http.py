@@ -6,6 +6,7 @@ whose message is one line that says what went wrong and what to do about it.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import click
@@ -39,7 +40,7 @@ class Api:
         self.config = config
         self._client = httpx.Client(
             base_url=config.server, auth=(config.user, config.password),
-            verify=config.verify_tls, timeout=TIMEOUT, transport=transport,
+            verify=_verify(config.verify_tls), timeout=TIMEOUT, transport=transport,
             headers={"Accept": "application/json"},
         )
 
@@ -95,16 +96,19 @@ class Api:
         return f"request to {server} failed: {text}"
 
     def _status_message(self, response: httpx.Response) -> str:
-        status = response.status_code
-        message = error_message(response)
+        status, found = response.status_code, error_message(response)
+        if status == 404 and found is None:
+            return (f"{self.config.server} has no {response.request.url.path}: "
+                    "is --server a rex server?")
+        if status >= 500:
+            detail = f": {found}" if found else f" {response.reason_phrase}".rstrip()
+            return f"the server failed (HTTP {status}{detail}); see the server's log"
+        message = found or response.reason_phrase or "no message"
         if status == 401:
             return (f"the server refused user {self.config.user!r} ({message}): check --user "
                     "and the password in REX_PASSWORD or the profile")
         if status == 403:
             return f"{message}: ask a rex administrator for that permission"
-        if status == 404 and message is None:
-            return (f"{self.config.server} has no {response.request.url.path}: "
-                    "is --server a rex server?")
         if status == 404:
             return f"{message} (check the id or name; the `list` commands show them)"
         if status == 422 and _is_validation(response):
@@ -113,8 +117,6 @@ class Api:
             return f"the server refused: {message}"
         if status == 400:
             return f"bad request: {message}"
-        if status >= 500:
-            return f"the server failed (HTTP {status}): {message}; see the server's log"
         return f"HTTP {status}: {message}"
 
 
@@ -139,6 +141,17 @@ def error_message(response: httpx.Response) -> str | None:
     if isinstance(body.get("message"), str):
         return body["message"]
     return None
+
+
+def _verify(setting: bool | str) -> bool | ssl.SSLContext:
+    """Turn the profile's verify_tls (true, false or a CA bundle path) into httpx's verify."""
+    if isinstance(setting, str):
+        try:
+            return ssl.create_default_context(cafile=setting)
+        except (OSError, ssl.SSLError) as exc:
+            raise ApiFailure(f"cannot load the CA bundle {setting} (verify_tls in "
+                             f"{profile_path()}): {exc}") from exc
+    return setting
 
 
 def _is_validation(response: httpx.Response) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import click
@@ -57,7 +58,7 @@ def job_invocation() -> None:
 @click.option("--end-time", metavar="TIME", help="No repeats after (ISO 8601).")
 @click.option("--description-format", help="Job description, e.g. 'Run %{command}'.")
 @click.option("--async", "run_async", is_flag=True, help="Print the job id and return at once.")
-def job_create(**opts) -> None:
+def job_create(**opts: Any) -> None:
     """Run a job on hosts; wait with a progress bar unless --async or scheduled.
 
     Exit status: 0 every host succeeded, 1 some host failed (or the job was cancelled).

@@ -67,3 +67,10 @@ async def test_a_broken_profile_is_a_usage_error(cli, text, message):
     ran = await cli.run("host", "list")
     assert ran.code == 2, ran
     assert message in ran.err and ran.err.count("\n") == 1, ran
+
+
+async def test_a_ca_bundle_that_cannot_be_read_is_an_api_error(cli):
+    write_profile(cli, f'server = "{cli.url}"\nverify_tls = "{cli.home}/missing.pem"\n')
+    ran = await cli.run("host", "list")
+    assert ran.code == 3, ran
+    assert ran.err.startswith(f"rex: cannot load the CA bundle {cli.home}/missing.pem"), ran
