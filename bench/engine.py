@@ -6,7 +6,8 @@
 
 `hosts` runs rex's Engine once over every host in $FLEET/hosts.txt (wrapper and cleanup
 included) and prints "RESULT ok=X failed=Y", the contract of ../shared/bench/measure.py.
-`compare` starts the fleet (../shared/bench/fleet.sh) for each size and measures bare
+`compare` starts its own fleet (../shared/bench/fleet.sh with FLEET=/tmp/rex-engine-fleet and
+BASE_PORT=23000 unless set; `hosts` reads the same FLEET) for each size and measures bare
 asyncssh, rex and the peers in the same run, one run of each tool in turn, then prints wall
 time, client CPU, peak RSS and the ratio to bare asyncssh as a markdown table.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -31,7 +33,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SHARED = Path(os.environ.get("REX_BENCH_SHARED", ROOT.parent / "shared" / "bench"))
-FLEET = Path(os.environ.get("FLEET", "/tmp/fleet"))
+# A private fleet by default: ../shared/bench/fleet.sh restarts whatever fleet lives in its
+# directory, and colleagues benchmark on /tmp/fleet at the same time.
+FLEET = Path(os.environ.get("FLEET", "/tmp/rex-engine-fleet"))
+BASE_PORT = os.environ.get("BASE_PORT", "23000")
 PEER_VENV = Path(os.environ.get("VENV", "/tmp/bench-venv"))
 OUT = Path(os.environ.get("REX_BENCH_OUT", "/tmp/rex-bench"))
 
@@ -125,6 +130,17 @@ def tools(concurrency: int, peers: list[str]) -> dict[str, list[str]]:
     return commands
 
 
+def fleet(*args: str) -> None:
+    """Run ../shared/bench/fleet.sh on rex's own fleet directory and ports."""
+    subprocess.run(["bash", str(SHARED / "fleet.sh"), *args], env=fleet_env(), check=True,
+                   capture_output=True)
+
+
+def fleet_env() -> dict[str, str]:
+    """Return the environment every fleet tool runs with."""
+    return {**os.environ, "FLEET": str(FLEET), "BASE_PORT": BASE_PORT, "VENV": str(PEER_VENV)}
+
+
 def measure(label: str, command: list[str]) -> dict:
     """Measure one run of `command` with the shared measure.py; return its JSON record."""
     OUT.mkdir(parents=True, exist_ok=True)
@@ -132,7 +148,7 @@ def measure(label: str, command: list[str]) -> dict:
         [sys.executable, str(SHARED / "measure.py"), "--label", label, "--runs", "1",
          "--warmup", "0", "--out", str(OUT / "raw.jsonl"), "--logdir", str(OUT / "logs"),
          "--", *command],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, env=fleet_env(),
     )
     return json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("{")))
 
@@ -143,8 +159,7 @@ def compare(args: argparse.Namespace) -> None:
     rows = []
     try:
         for size in (int(s) for s in args.sizes.split(",")):
-            subprocess.run(["bash", str(SHARED / "fleet.sh"), "start", str(size)], check=True,
-                           capture_output=True)
+            fleet("start", str(size))
             records: dict[str, list[dict]] = {}
             for round_ in range(-args.warmup, args.runs):
                 for label, command in tools(args.concurrency, peers).items():
@@ -154,8 +169,8 @@ def compare(args: argparse.Namespace) -> None:
                         records.setdefault(label, []).append(record)
             rows.extend(summarise(size, records))
     finally:
-        subprocess.run(["bash", str(SHARED / "fleet.sh"), "stop"], check=False,
-                       capture_output=True)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            fleet("stop")
     print_table(rows)
 
 

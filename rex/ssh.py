@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 import asyncssh
 
 from rex.errors import ConfigurationError
-from rex.wrapper import METHODS, Exec, Pump, RemotePlan, plan_remote
+from rex.ssh_channel import Exec, Pump
+from rex.ssh_types import CancelToken, HostResult, HostTarget, KnownHosts, OutputSink
+from rex.wrapper import RemotePlan, plan_remote
 
 __all__ = [
     "CancelToken",
@@ -35,104 +36,13 @@ __all__ = [
 
 log = logging.getLogger("rex.ssh")
 
-# AEAD ciphers, AES-GCM first: asyncssh builds ChaCha20 contexts in Python for every packet,
-# while AES-GCM is one call into OpenSSL (AES-NI) on both ends; rex's client CPU per host
-# drops by about a third. Both are OpenSSH defaults.
+# AES-GCM first: asyncssh builds ChaCha20 contexts in Python per packet, AES-GCM is one
+# OpenSSL call (AES-NI); both are OpenSSH's default AEAD ciphers. Cuts client CPU a third.
 ENCRYPTION_ALGS = ("aes256-gcm@openssh.com", "aes128-gcm@openssh.com",
                    "chacha20-poly1305@openssh.com", "aes256-ctr", "aes192-ctr", "aes128-ctr")
 KILL_WAIT = 15.0  # seconds the kill channel may take
 EXIT_WAIT = 10.0  # seconds to wait for the main channel after a kill or a failed switch
 _OPTIONS_CACHE = 256
-
-
-@dataclass(frozen=True)
-class HostTarget:
-    """One host and the resolved settings to run one script there."""
-
-    address: str
-    port: int
-    ssh_user: str
-    script: str
-    effective_user: str | None
-    effective_user_method: str = "sudo"
-    effective_user_password: str | None = None
-    password: str | None = None
-    key_passphrase: str | None = None
-    working_dir: str = "/var/tmp"
-    cleanup: bool = True
-    host_key_policy: str = "accept-new"
-    timeout: float | None = None
-    connect_timeout: float = 15.0
-    keepalive_interval: float = 15.0
-
-    @property
-    def endpoint(self) -> str:
-        """Return the known-hosts key of this host, `[address]:port`."""
-        return f"[{self.address}]:{self.port}"
-
-    @property
-    def where(self) -> str:
-        """Return `address:port` as debug lines name the host."""
-        return f"{self.address}:{self.port}"
-
-
-@dataclass
-class HostResult:
-    """How one host ended: success, error or cancelled."""
-
-    status: str
-    exit_status: int | None
-    error_kind: str | None
-    started_at: datetime
-    finished_at: datetime
-
-
-class OutputSink(Protocol):
-    """Receives a host's output chunks, in order; the caller numbers and stores them."""
-
-    async def emit(self, stream: str, data: bytes) -> None:
-        """Take one chunk of `stdout`, `stderr` or `debug` output."""
-
-
-class KnownHosts(Protocol):
-    """Stored host keys by `[address]:port`, as OpenSSH public key lines."""
-
-    async def get(self, endpoint: str) -> str | None:
-        """Return the stored key of `endpoint`, if any."""
-
-    async def remember(self, endpoint: str, public_key: str) -> None:
-        """Store the first key seen for `endpoint`."""
-
-
-class CancelToken:
-    """Set by the caller when a user cancels a running host; `force` stops waiting at once."""
-
-    def __init__(self) -> None:
-        self._set = asyncio.Event()
-        self._forced = asyncio.Event()
-        self.by: str | None = None
-        self.force = False
-
-    def cancel(self, by: str, force: bool = False) -> None:
-        """Ask the engine to stop this host (again with `force=True` to stop waiting)."""
-        self.by = self.by or by
-        self._set.set()
-        if force:
-            self.force = True
-            self._forced.set()
-
-    @property
-    def is_set(self) -> bool:
-        """Tell whether a cancel was asked for."""
-        return self._set.is_set()
-
-    async def wait(self) -> None:
-        """Return once a cancel is asked for."""
-        await self._set.wait()
-
-    async def wait_forced(self) -> None:
-        """Return once a forced cancel is asked for."""
-        await self._forced.wait()
 
 
 class ClientIdentity:
@@ -155,15 +65,10 @@ class ClientIdentity:
             raise ConfigurationError(f"Cannot read the SSH identity file {path}: {exc}") from exc
         return cls(path, passphrase, _import_key(data, passphrase, path))
 
-    @property
-    def data(self) -> bytes:
-        """Return the key file's bytes."""
-        return self.path.read_bytes()
-
     def key_for(self, passphrase: str | None) -> asyncssh.SSHKey | None:
         """Return the key opened with `passphrase` (None: the default one), or None if locked."""
         if passphrase not in self._keys:
-            self._keys[passphrase] = _import_key(self.data, passphrase, self.path)
+            self._keys[passphrase] = _import_key(self.path.read_bytes(), passphrase, self.path)
         return self._keys[passphrase]
 
 
@@ -192,6 +97,14 @@ class Stopped(Exception):
         self.reason = reason
 
 
+class Failed(Exception):
+    """A host fails before its script runs: `kind` and the one debug line."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
 @dataclass
 class _Outcome:
     status: str
@@ -217,9 +130,14 @@ class Engine:
         self, target: HostTarget, sink: OutputSink, cancel: CancelToken | None = None
     ) -> HostResult:
         """Run `target.script` on one host and return how it ended; never raises."""
-        async with self._slots:
+        pump = Pump(sink)
+        if not await self._acquire(cancel):
+            now = datetime.now(UTC)
+            pump.debug(f"Job cancelled by {cancel.by}")
+            await pump.flush()
+            return HostResult("cancelled", None, "cancel", now, now)
+        try:
             started = datetime.now(UTC)
-            pump = Pump(sink)
             try:
                 outcome = await _HostRun(self, target, pump, cancel).execute()
             except Exception as exc:
@@ -228,7 +146,26 @@ class Engine:
                 outcome = _Outcome("error", None, "internal")
             await pump.flush()
             finished = datetime.now(UTC)
+        finally:
+            self._slots.release()
         return HostResult(outcome.status, outcome.exit_status, outcome.error_kind, started, finished)
+
+    async def _acquire(self, cancel: CancelToken | None) -> bool:
+        """Take a concurrency slot; False (and no slot) if the host is cancelled first."""
+        if cancel is None:
+            await self._slots.acquire()
+            return True
+        slot = asyncio.ensure_future(self._slots.acquire())
+        stop = asyncio.ensure_future(cancel.wait())
+        await asyncio.wait({slot, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not slot.done():
+            slot.cancel()  # asyncio.Semaphore hands a cancelled waiter's turn on
+            return False
+        if cancel.is_set:
+            self._slots.release()
+            return False
+        return True
 
     async def run_many(
         self, items: Iterable[tuple[HostTarget, OutputSink, CancelToken | None]]
@@ -319,6 +256,8 @@ class _HostRun:
             if self.cancel is not None:
                 self._cancel_wait = asyncio.ensure_future(self.cancel.wait())
             return await self._execute()
+        except Failed as failed:
+            return self.fail(failed.kind, failed.message)
         except Stopped as stop:
             return self.stopped(stop.reason)
         finally:
@@ -333,30 +272,17 @@ class _HostRun:
         return self.fail("timeout", "Timeout for execution passed, trying to stop the job")
 
     async def _execute(self) -> _Outcome:
-        t = self.t
-        problem = _check_target(t)
+        problem = self.t.problem()
         if problem is not None:
             return self.fail(*problem)
-        key = self.engine.identity.key_for(t.key_passphrase) if self.engine.identity else None
-        if key is None and t.password is None:
-            return self.fail("auth", f"Authentication failed for {t.ssh_user}@{t.where}: "
-                             + self._no_key_reason())
-        stored = await self.guard(self.engine.known_hosts.get(t.endpoint))
-        if stored is None and t.host_key_policy == "strict":
-            return self.fail("host_key", f"Host key for {t.where} is not known and "
-                             "remote_execution_host_key_policy is strict: store its key first")
-        pinned = _parse_public_key(stored) if stored else None
-        if stored and pinned is None:
-            return self.fail("host_key", f"Host key for {t.where} has changed: the stored key "
-                             "cannot be read; forget the stored key and run again")
-        if pinned is not None:
-            self.engine.pin(t, pinned)
-        options = self.engine.options_for(t, key, pinned is not None)
+        key = self._key()
+        pinned = await self._pinned_key()
+        options = self.engine.options_for(self.t, key, pinned is not None)
         try:
-            conn = await self.guard(asyncssh.connect(t.address, t.port, options=options,
-                                                     config=None))
+            conn = await self.guard(asyncssh.connect(self.t.address, self.t.port,
+                                                     options=options, config=None))
         except (TimeoutError, OSError, asyncssh.Error, ValueError) as exc:
-            return self.fail(*_connect_failure(t, exc, pinned))
+            return self.fail(*_connect_failure(self.t, exc, pinned))
         try:
             if pinned is None:
                 await self._remember(conn)
@@ -366,14 +292,36 @@ class _HostRun:
                 conn.close()
                 await _bounded(conn.wait_closed(), EXIT_WAIT)
 
-    def _no_key_reason(self) -> str:
-        identity = self.engine.identity
+    def _key(self) -> asyncssh.SSHKey | None:
+        """Return rex's key opened for this host; fail when there is neither key nor password."""
+        t, identity = self.t, self.engine.identity
+        key = identity.key_for(t.key_passphrase) if identity is not None else None
+        if key is not None or t.password is not None:
+            return key
         if identity is None:
-            return "rex has no SSH key and no password was given"
-        if self.t.key_passphrase is None:
-            return (f"rex's key {identity.path} is encrypted and no passphrase was given "
-                    "(remote_execution_ssh_key_passphrase)")
-        return f"rex's key {identity.path} cannot be opened with the given passphrase"
+            reason = "rex has no SSH key and no password was given"
+        elif t.key_passphrase is None:
+            reason = (f"rex's key {identity.path} is encrypted and no passphrase was given "
+                      "(remote_execution_ssh_key_passphrase)")
+        else:
+            reason = f"rex's key {identity.path} cannot be opened with the given passphrase"
+        raise Failed("auth", f"Authentication failed for {t.ssh_user}@{t.where}: {reason}")
+
+    async def _pinned_key(self) -> asyncssh.SSHKey | None:
+        """Return the stored host key to insist on, None on first contact (accept-new)."""
+        t = self.t
+        stored = await self.guard(self.engine.known_hosts.get(t.endpoint))
+        if stored is None:
+            if t.host_key_policy == "strict":
+                raise Failed("host_key", f"Host key for {t.where} is not known and "
+                             "remote_execution_host_key_policy is strict: store its key first")
+            return None
+        pinned = _parse_public_key(stored)
+        if pinned is None:
+            raise Failed("host_key", f"Host key for {t.where} has changed: the stored key "
+                         "cannot be read; forget the stored key and run again")
+        self.engine.pin(t, pinned)
+        return pinned
 
     async def _remember(self, conn: asyncssh.SSHClientConnection) -> None:
         key = conn.get_server_host_key()
@@ -402,7 +350,7 @@ class _HostRun:
         t = self.t
         plan = plan_remote(t.script.encode(), working_dir=t.working_dir,
                            effective_user=t.effective_user, method=t.effective_user_method,
-                           cleanup=t.cleanup)
+                           cleanup=t.cleanup, kill_as_login=t.ssh_user == "root")
         run = Exec(plan, self.pump, t.effective_user_password, main=True)
         try:
             await self.guard(conn.create_session(lambda: run, plan.command, encoding=None))
@@ -415,9 +363,9 @@ class _HostRun:
         if run.failure is not None:
             # stdin is closed: the switch tool and the wrapper end and clean up on their own.
             return self.fail(*run.failure)
-        return self._ended(run, plan)
+        return self._ended(run)
 
-    def _ended(self, run: Exec, plan: RemotePlan) -> _Outcome:
+    def _ended(self, run: Exec) -> _Outcome:
         t = self.t
         if run.started:
             if run.exit_status is None:
@@ -428,7 +376,8 @@ class _HostRun:
         kind, message = run.early_failure(t.working_dir, t.where)
         return self.fail(kind, message)
 
-    async def _stop(self, conn, run: Exec, plan: RemotePlan, reason: str) -> _Outcome:
+    async def _stop(self, conn: asyncssh.SSHClientConnection, run: Exec, plan: RemotePlan,
+                    reason: str) -> _Outcome:
         """Kill the remote tree (second channel); `force` cancels stop waiting at once."""
         outcome = self.stopped(reason)
         conn_owned = asyncio.ensure_future(self._kill_and_close(conn, run, plan))
@@ -442,8 +391,11 @@ class _HostRun:
             extra.cancel()
         return outcome
 
-    async def _kill_and_close(self, conn, run: Exec, plan: RemotePlan) -> None:
+    async def _kill_and_close(self, conn: asyncssh.SSHClientConnection, run: Exec,
+                              plan: RemotePlan) -> None:
         try:
+            if not run.opened:
+                return
             if not run.started:
                 run.close_stdin()
                 await _bounded(run.started_or_closed, EXIT_WAIT)
@@ -456,22 +408,12 @@ class _HostRun:
             conn.close()
             await _bounded(conn.wait_closed(), EXIT_WAIT)
 
-    async def _kill(self, conn, plan: RemotePlan) -> None:
+    async def _kill(self, conn: asyncssh.SSHClientConnection, plan: RemotePlan) -> None:
         killer = Exec(plan, None, self.t.effective_user_password, main=False)
         await conn.create_session(lambda: killer, plan.kill, encoding=None)
         if self.t.effective_user_password is None or self.t.effective_user is None:
             killer.close_stdin()
         await killer.closed
-
-
-def _check_target(t: HostTarget) -> tuple[str, str] | None:
-    if t.effective_user is not None and t.effective_user_method not in METHODS:
-        return ("effective_user", (f"Failed to change to effective user {t.effective_user}: "
-                f"method '{t.effective_user_method}' is not one of sudo, su, dzdo"))
-    if not t.working_dir.startswith("/"):
-        return ("working_dir", (f"Cannot execute in {t.working_dir}: it is not an absolute path; "
-                "set remote_execution_remote_working_dir"))
-    return None
 
 
 def _parse_public_key(line: str) -> asyncssh.SSHKey | None:
@@ -481,7 +423,9 @@ def _parse_public_key(line: str) -> asyncssh.SSHKey | None:
         return None
 
 
-def _connect_failure(t: HostTarget, exc: BaseException, pinned) -> tuple[str, str]:
+def _connect_failure(
+    t: HostTarget, exc: BaseException, pinned: asyncssh.SSHKey | None
+) -> tuple[str, str]:
     """Translate an asyncssh or socket error raised by connect into (kind, debug line)."""
     if isinstance(exc, asyncssh.HostKeyNotVerifiable):
         if pinned is None:
