@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -41,6 +42,12 @@ def worker_env(settings, name: str) -> dict:
     }
 
 
+def start_worker(env: dict) -> subprocess.Popen:
+    """Start a `rex worker` process with `env`."""
+    return subprocess.Popen([str(REX), "worker"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
 @pytest.fixture
 async def api_only(tmp_path, sshd_rig):
     """An API-only rex (`serve --no-worker`: sweeps, no executor) on PostgreSQL."""
@@ -63,9 +70,7 @@ async def test_a_killed_worker_loses_its_hosts_and_the_other_finishes_the_job(ap
             "name": "Ledger", "job_category": "Tests", "provider_type": "SSH",
             "template": f"echo {{{{ host.name }}}} >> {ledger}; sleep 2"}})
         assert template.status_code == 201, template.text
-        workers = [subprocess.Popen([str(REX), "worker"], env=worker_env(settings, f"w{n}"),
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                   for n in (1, 2)]
+        workers = [start_worker(worker_env(settings, f"w{n}")) for n in (1, 2)]
         job = (await api.post("/api/job_invocations", json={"job_invocation": {
             "job_template_id": template.json()["id"], "search_query": "name ~ w*"}})).json()
         await wait_until(lambda: _lines(ledger, 12), timeout=30)
@@ -82,8 +87,8 @@ async def test_a_killed_worker_loses_its_hosts_and_the_other_finishes_the_job(ap
         lost = [r["name"] for r in rows if r["job_status"] == "error"]
         first = (await api.get(f"/api/job_invocations/{job['id']}/hosts/{lost[0]}")).json()
         assert first["output"][-2]["output"].startswith("Worker w1 was lost while running this host")
-        assert set(counts) == {r["name"] for r in rows if r["job_status"] == "success"} | set(
-            n for n in lost if n in counts)
+        succeeded = {r["name"] for r in rows if r["job_status"] == "success"}
+        assert set(counts) == succeeded | {n for n in lost if n in counts}
         workers[1].send_signal(signal.SIGTERM)
         assert workers[1].wait(30) == 0
     finally:
@@ -97,3 +102,36 @@ async def test_a_killed_worker_loses_its_hosts_and_the_other_finishes_the_job(ap
 
 async def _lines(path: Path, n: int) -> bool:
     return path.exists() and len(path.read_text().split()) >= n
+
+
+async def test_sigterm_stops_a_worker_gracefully(api_only, sshd_rig, sshd_host):
+    server, settings = api_only
+    api = server.client
+    await add_host(api, "slow.example.com", sshd_host)
+    pid_file = sshd_rig.workdir() / f"graceful-{os.getpid()}.pid"
+    pid_file.unlink(missing_ok=True)
+    env = {**worker_env(settings, "w-graceful"), "REX_SHUTDOWN_GRACE": "1"}
+    worker = start_worker(env)
+    try:
+        job = (await api.post("/api/job_invocations", json={"job_invocation": {
+            "feature": "run_script", "search_query": "name = slow.example.com",
+            "inputs": {"command": f"sleep 300 & echo $! > {pid_file}; wait"}}})).json()
+        await wait_until(lambda: _lines(pid_file, 1), timeout=30)
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(worker.wait, 20) == 0
+        done = (await api.get(f"/api/job_invocations/{job['id']}")).json()
+        assert (done["pending"], done["cancelled"]) == (0, 1), done
+        assert done["status_label"] == "failed"
+        pid = int(pid_file.read_text())
+        await wait_until(lambda: _ended(pid), timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+async def _ended(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
