@@ -1,13 +1,11 @@
 """Cron firings: month ends, DST changes, bad lines."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from rex.errors import ValidationFailed
 from rex.recurrence import check_cron, next_run
-
-UTC = timezone.utc
 
 
 def at(*parts):

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-23 21:13:29.552604
 """
 
-from alembic import op
 import sqlalchemy as sa
-import rex.models
+from alembic import op
 
+import rex.models
 
 revision = '0001'
 down_revision = None

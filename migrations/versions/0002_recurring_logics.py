@@ -5,10 +5,10 @@ Revises: 0001
 Create Date: 2026-11-23 21:32:03.681926
 """
 
-from alembic import op
 import sqlalchemy as sa
-import rex.models
+from alembic import op
 
+import rex.models
 
 revision = '0002'
 down_revision = '0001'
