@@ -42,7 +42,7 @@ class Runtime:
 
 async def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     """Prepare the data dir, migrate the schema, and make sure the first admin exists."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     tune_hashing(settings.password_hash_memory_kib)
     vault = load_vault(settings)
     url = settings.effective_database_url
