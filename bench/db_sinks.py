@@ -27,7 +27,7 @@ class DatabaseSinks:
 
     def __init__(self, url: str) -> None:
         upgrade(url)
-        hosts = len((FLEET / "hosts.txt").read_text().split())
+        hosts = sum(1 for line in (FLEET / "hosts.txt").read_text().splitlines() if line.strip())
         engine = create_engine(sync_url(url))
         with engine.begin() as conn:
             job_id = conn.execute(insert(JobInvocation).returning(JobInvocation.id), [{
