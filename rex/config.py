@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     poll_interval: float = 0.2
     worker_name: str | None = None
     password_hash_memory_kib: int = 65536
+    shutdown_grace: float = 10.0
 
     @property
     def effective_database_url(self) -> str:

@@ -145,7 +145,7 @@ class Worker:
         if self.inflight:
             _done, pending = await asyncio.wait(list(self.inflight.values()), timeout=grace)
             for run_id in list(self.tokens):
-                self.tokens[run_id].cancel(f"worker {self.name} shutting down", force=True)
+                self.tokens[run_id].cancel(f"rex (worker {self.name} is shutting down)", force=True)
             if pending:
                 await asyncio.wait(pending, timeout=5)
         await self.writer.close()

@@ -46,7 +46,7 @@ def start_background(runtime: Runtime, *, worker: bool) -> Callable[[], Awaitabl
 
     async def stop() -> None:
         if executor is not None:
-            await executor.stop()
+            await executor.stop(grace=runtime.settings.shutdown_grace)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
