@@ -17,6 +17,15 @@ __all__ = ["FAILED_RESULTS", "RerunWithoutTemplate", "cancel_job", "cancel_runs"
 FAILED_RESULTS = ("error", "warning", "cancelled")
 
 
+async def end_run(
+    session: AsyncSession, run: HostRun, *, result: str, kind: str, message: str, now: datetime
+) -> None:
+    """End a host run that rex stops itself (cancel, sweeps), with one debug line saying why."""
+    run.state, run.result, run.error_kind, run.finished_at = "finished", result, kind, now
+    run.lease_until = None
+    await append_debug(session, run, message)
+
+
 async def finish_job_if_done(session: AsyncSession, *, job_id: int, now: datetime) -> bool:
     """Stop the job when none of its hosts is queued or running; return whether it stopped."""
     open_runs = await session.scalar(
@@ -76,10 +85,8 @@ async def cancel_runs(
             continue
         cancelled.append(run.task_id)
         if run.state == "queued":
-            run.state, run.result, run.error_kind, run.finished_at = (
-                "finished", "cancelled", "cancel", now,
-            )
-            await append_debug(session, run, f"Job cancelled by {by}")
+            await end_run(session, run, result="cancelled", kind="cancel",
+                          message=f"Job cancelled by {by}", now=now)
         else:
             run.cancel_requested = True
     job.cancel_requested_by = by
@@ -96,10 +103,8 @@ async def _cancel_queued(session: AsyncSession, *, job: JobInvocation, by: str, 
         )
     ).all()
     for run in runs:
-        run.state, run.result = "finished", "cancelled"
-        run.error_kind = "cancel"
-        run.finished_at = now
-        await append_debug(session, run, f"Job cancelled by {by}")
+        await end_run(session, run, result="cancelled", kind="cancel",
+                      message=f"Job cancelled by {by}", now=now)
     await session.flush()
 
 

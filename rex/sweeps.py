@@ -11,9 +11,8 @@ from sqlalchemy.orm import selectinload
 
 from rex.config import Settings
 from rex.invocations import plan_hosts
-from rex.jobs import finish_job_if_done
+from rex.jobs import end_run, finish_job_if_done
 from rex.models import HostRun, JobInvocation, RecurringLogic
-from rex.outputs import append_debug
 from rex.recurring import schedule_next
 
 __all__ = ["expire_pickups", "recover_lost_runs", "start_due_jobs", "sweep"]
@@ -71,8 +70,7 @@ async def _missed_window(session: AsyncSession, job: JobInvocation, now: datetim
     )
     runs = (await session.scalars(select(HostRun).where(HostRun.job_invocation_id == job.id))).all()
     for run in runs:
-        run.state, run.result, run.error_kind, run.finished_at = "finished", "error", "window", now
-        await append_debug(session, run, message)
+        await end_run(session, run, result="error", kind="window", message=message, now=now)
     job.state, job.result, job.ended_at = "stopped", "error", now
     log.warning("job %s: %s", job.id, message)
 
@@ -92,8 +90,8 @@ async def expire_pickups(session: AsyncSession, *, now: datetime, settings: Sett
     for run, limit in rows:
         if run.queued_at + timedelta(seconds=limit or settings.time_to_pickup) > now:
             continue
-        run.state, run.result, run.error_kind, run.finished_at = "finished", "error", "pickup", now
-        await append_debug(session, run, "The job was not picked up in time")
+        await end_run(session, run, result="error", kind="pickup",
+                      message="The job was not picked up in time", now=now)
         touched.add(run.job_invocation_id)
         expired += 1
     await session.flush()
@@ -112,11 +110,9 @@ async def recover_lost_runs(session: AsyncSession, *, now: datetime) -> int:
         )
     ).all()
     for run in runs:
-        run.state, run.result, run.error_kind, run.finished_at = "finished", "error", "lost", now
-        run.lease_until = None
-        await append_debug(
-            session, run,
-            f"Worker {run.worker} was lost while running this host; "
+        await end_run(
+            session, run, result="error", kind="lost", now=now,
+            message=f"Worker {run.worker} was lost while running this host; "
             "the script may or may not have finished",
         )
     await session.flush()

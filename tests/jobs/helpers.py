@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 
 async def add_host(api, name: str, sshd_host, **params) -> dict:
@@ -46,3 +47,16 @@ async def wait_until(predicate, timeout: float = 30, step: float = 0.1):
             return value
         await asyncio.sleep(step)
     raise AssertionError("condition not met in time")
+
+
+async def process_ended(pid: int) -> bool:
+    """Tell whether process `pid` has ended (gone, or a zombie waiting for its parent)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+async def file_has_words(path: Path, n: int) -> bool:
+    """Tell whether `path` exists and holds at least `n` whitespace-separated words."""
+    return path.exists() and len(path.read_text().split()) >= n

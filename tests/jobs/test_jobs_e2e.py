@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-from tests.jobs.helpers import add_host, run_command, wait_job, wait_until
+from tests.jobs.helpers import (
+    add_host,
+    file_has_words,
+    process_ended,
+    run_command,
+    wait_job,
+    wait_until,
+)
 from tests.sshd import EFFECTIVE, PASSWORDS, SUDOER
 
 pytestmark = pytest.mark.sshd
@@ -102,30 +108,18 @@ async def test_cancel_kills_the_remote_process(rexd, sshd_host, sshd_rig):
     pid_file.unlink(missing_ok=True)
     command = f"sleep 300 & echo $! > {pid_file}; echo started; wait"
     job = await run_command(api, command, "name = long.example.com")
-    await wait_until(lambda: _nonempty(pid_file))
+    await wait_until(lambda: file_has_words(pid_file, 1))
     pid = int(pid_file.read_text())
     response = await api.post(f"/api/job_invocations/{job['id']}/cancel", json={})
     assert response.json() == {"cancelled": True, "id": job["id"]}
     done = await wait_job(api, job["id"], timeout=30)
     assert (done["status_label"], done["cancelled"]) == ("failed", 1)
-    await wait_until(lambda: _gone(pid), timeout=10)
+    await wait_until(lambda: process_ended(pid), timeout=10)
     output = (await api.get(f"/api/job_invocations/{job['id']}/hosts/long.example.com")).json()
     assert any(line["output"].startswith("Job cancelled by admin") for line in output["output"])
     again = await api.post(f"/api/job_invocations/{job['id']}/cancel", json={})
     assert again.status_code == 422
     assert again.json()["message"] == "The job could not be cancelled."
-
-
-async def _gone(pid: int) -> bool:
-    """Tell whether process `pid` has ended (gone, or a zombie waiting for its parent)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
-async def _nonempty(path: Path) -> bool:
-    return path.exists() and path.read_text().strip() != ""
 
 
 async def test_hidden_input_never_shown(rexd, sshd_host):

@@ -16,7 +16,7 @@ from rex.services import start_background
 from tests.apikit import start_server
 from tests.dbkit import postgres_url
 from tests.jobs.conftest import rex_settings
-from tests.jobs.helpers import add_host, wait_job, wait_until
+from tests.jobs.helpers import add_host, file_has_words, process_ended, wait_job, wait_until
 
 pytestmark = [pytest.mark.sshd, pytest.mark.postgres]
 
@@ -73,7 +73,7 @@ async def test_a_killed_worker_loses_its_hosts_and_the_other_finishes_the_job(ap
         workers = [start_worker(worker_env(settings, f"w{n}")) for n in (1, 2)]
         job = (await api.post("/api/job_invocations", json={"job_invocation": {
             "job_template_id": template.json()["id"], "search_query": "name ~ w*"}})).json()
-        await wait_until(lambda: _lines(ledger, 12), timeout=30)
+        await wait_until(lambda: file_has_words(ledger, 12), timeout=30)
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait()
         done = await wait_job(api, job["id"], timeout=90)
@@ -100,10 +100,6 @@ async def test_a_killed_worker_loses_its_hosts_and_the_other_finishes_the_job(ap
             sshd_rig.stop_host(host)
 
 
-async def _lines(path: Path, n: int) -> bool:
-    return path.exists() and len(path.read_text().split()) >= n
-
-
 async def test_sigterm_stops_a_worker_gracefully(api_only, sshd_rig, sshd_host):
     server, settings = api_only
     api = server.client
@@ -116,22 +112,15 @@ async def test_sigterm_stops_a_worker_gracefully(api_only, sshd_rig, sshd_host):
         job = (await api.post("/api/job_invocations", json={"job_invocation": {
             "feature": "run_script", "search_query": "name = slow.example.com",
             "inputs": {"command": f"sleep 300 & echo $! > {pid_file}; wait"}}})).json()
-        await wait_until(lambda: _lines(pid_file, 1), timeout=30)
+        await wait_until(lambda: file_has_words(pid_file, 1), timeout=30)
         worker.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(worker.wait, 20) == 0
         done = (await api.get(f"/api/job_invocations/{job['id']}")).json()
         assert (done["pending"], done["cancelled"]) == (0, 1), done
         assert done["status_label"] == "failed"
         pid = int(pid_file.read_text())
-        await wait_until(lambda: _ended(pid), timeout=10)
+        await wait_until(lambda: process_ended(pid), timeout=10)
     finally:
         if worker.poll() is None:
             worker.kill()
             worker.wait()
-
-
-async def _ended(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
