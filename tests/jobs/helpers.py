@@ -30,8 +30,10 @@ async def wait_job(api, job_id: int, timeout: float = 60) -> dict:
     """Poll the job like hammer does until it is neither queued nor running."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = (await api.get(f"/api/job_invocations/{job_id}",
-                             params={"include_hosts": "false"})).json()
+        response = await api.get(f"/api/job_invocations/{job_id}",
+                                 params={"include_hosts": "false"})
+        assert response.status_code == 200, response.text
+        job = response.json()
         if job["status_label"] not in ("queued", "running"):
             return job
         await asyncio.sleep(0.1)

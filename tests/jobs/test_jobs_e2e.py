@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,33 @@ async def test_job_runs_on_postgres_too(rexd_pg, sshd_host):
     job = await run_command(api, "echo pg", "name = pg.example.com")
     done = await wait_job(api, job["id"])
     assert done["status_label"] == "succeeded"
+
+
+async def test_changed_host_key_fails_until_forgotten(rexd, sshd_rig):
+    api = rexd.client
+    host = sshd_rig.start_host()
+    try:
+        await add_host(api, "rebuilt.example.com", host)
+        first = await wait_job(api, (await run_command(api, "true", "name = rebuilt.example.com"))["id"])
+        assert first["status_label"] == "succeeded"
+        sshd_rig.restart_host(host)  # same port, new host key: a rebuilt machine
+        job = await run_command(api, "true", "name = rebuilt.example.com")
+        failed = await wait_job(api, job["id"])
+        assert failed["status_label"] == "failed"
+        output = (await api.get(f"/api/job_invocations/{job['id']}/hosts/rebuilt.example.com")).json()
+        assert output["output"][0]["output"].startswith(
+            f"Host key for {host.address}:{host.port} has changed")
+        forgot = await api.delete("/api/hosts/rebuilt.example.com/ssh_host_key")
+        assert (forgot.json()["endpoint"], forgot.json()["forgotten"]) == (
+            f"[{host.address}]:{host.port}", True)
+        again = await wait_job(api, (await run_command(api, "true", "name = rebuilt.example.com"))["id"])
+        assert again["status_label"] == "succeeded"
+    finally:
+        sshd_rig.stop_host(host)
+
+
+async def test_public_key_is_served_as_one_text_line(rexd, sshd_rig):
+    response = await rexd.client.get("/api/ssh_keys/public")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text == Path(f"{sshd_rig.client_key}.pub").read_text().strip() + "\n"
