@@ -2,7 +2,9 @@
 """Benchmark rex's SSH engine against bare asyncssh (and the peer tools) on the sshd fleet.
 
     bench/engine.py compare [--sizes 50,200,500] [--runs 3] [--peers openssh,pssh,fabric,ansible]
+                            [--sinks sqlite,postgres]
     bench/engine.py hosts [--cmd true] [--concurrency 100] [--sink MODULE:FACTORY] [--pinned]
+                          [--working-dir /var/tmp] [--keep]
 
 `hosts` runs rex's Engine once over every host in $FLEET/hosts.txt (wrapper and cleanup
 included) and prints "RESULT ok=X failed=Y", the contract of ../shared/bench/measure.py.
@@ -35,8 +37,9 @@ ROOT = HERE.parent
 SHARED = Path(os.environ.get("REX_BENCH_SHARED", ROOT.parent / "shared" / "bench"))
 # A private fleet by default: ../shared/bench/fleet.sh restarts whatever fleet lives in its
 # directory, and colleagues benchmark on /tmp/fleet at the same time.
-FLEET = Path(os.environ.get("FLEET", "/tmp/rex-engine-fleet"))
-BASE_PORT = os.environ.get("BASE_PORT", "23000")
+# setdefault: sink modules loaded later (bench.db_sinks) read the same FLEET.
+FLEET = Path(os.environ.setdefault("FLEET", "/tmp/rex-engine-fleet"))
+BASE_PORT = os.environ.setdefault("BASE_PORT", "23000")
 PEER_VENV = Path(os.environ.get("VENV", "/tmp/bench-venv"))
 OUT = Path(os.environ.get("REX_BENCH_OUT", "/tmp/rex-bench"))
 
@@ -97,7 +100,7 @@ async def run_hosts(args: argparse.Namespace) -> bool:
     provider = await load_factory(args.sink)()
     targets = [
         HostTarget(address=h, port=int(p), ssh_user=u, script=args.cmd, effective_user=None,
-                   connect_timeout=60.0)
+                   working_dir=args.working_dir, cleanup=not args.keep, connect_timeout=60.0)
         for h, p, u in hosts
     ]
     results = await engine.run_many((t, provider.sink(i), None) for i, t in enumerate(targets))
@@ -110,13 +113,16 @@ async def run_hosts(args: argparse.Namespace) -> bool:
     return ok == len(results)
 
 
-def tools(concurrency: int, peers: list[str]) -> dict[str, list[str]]:
+def tools(concurrency: int, peers: list[str], sinks: list[str]) -> dict[str, list[str]]:
     """Return the command of every tool to measure, by label."""
     py = sys.executable
+    rex = [py, str(HERE / "engine.py"), "hosts", "--concurrency", str(concurrency)]
     commands = {
         "asyncssh": [py, str(SHARED / "tools" / "asyncssh_raw.py"), "true", str(concurrency)],
-        "rex": [py, str(HERE / "engine.py"), "hosts", "--concurrency", str(concurrency)],
+        "rex": rex,
     }
+    for name in sinks:  # e.g. sqlite, postgres from bench.db_sinks
+        commands[f"rex+{name}"] = [*rex, "--sink", f"bench.db_sinks:{name}"]
     peer_commands = {
         "openssh": ["bash", str(SHARED / "tools" / "openssh.sh"), "true", str(concurrency)],
         "pssh": [str(PEER_VENV / "bin" / "python"), str(SHARED / "tools" / "pssh_run.py"),
@@ -156,13 +162,14 @@ def measure(label: str, command: list[str]) -> dict:
 def compare(args: argparse.Namespace) -> None:
     """Start the fleet per size, measure every tool in turn, print the table."""
     peers = [p for p in args.peers.split(",") if p]
+    sinks = [s for s in args.sinks.split(",") if s]
     rows = []
     try:
         for size in (int(s) for s in args.sizes.split(",")):
             fleet("start", str(size))
             records: dict[str, list[dict]] = {}
             for round_ in range(-args.warmup, args.runs):
-                for label, command in tools(args.concurrency, peers).items():
+                for label, command in tools(args.concurrency, peers, sinks).items():
                     record = measure(label, command)
                     print(json.dumps(record), file=sys.stderr, flush=True)
                     if round_ >= 0:
@@ -212,12 +219,16 @@ def main() -> None:
     hosts.add_argument("--concurrency", type=int, default=100)
     hosts.add_argument("--sink", default="__main__:counting_sinks")
     hosts.add_argument("--pinned", action="store_true", help="preload the fleet's host keys")
+    hosts.add_argument("--working-dir", default="/var/tmp")
+    hosts.add_argument("--keep", action="store_true", help="leave the working dirs (no cleanup)")
     both = sub.add_parser("compare", help="measure asyncssh, rex and peers on fleet sizes")
     both.add_argument("--sizes", default="50,200,500")
     both.add_argument("--runs", type=int, default=3)
     both.add_argument("--warmup", type=int, default=1)
     both.add_argument("--concurrency", type=int, default=100)
     both.add_argument("--peers", default="", help="comma list of openssh,pssh,fabric,ansible")
+    both.add_argument("--sinks", default="", help="comma list of bench.db_sinks factories "
+                      "(sqlite,postgres) to run rex with as well")
     args = parser.parse_args()
     if args.command == "compare":
         compare(args)
