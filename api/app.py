@@ -8,8 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api.apidoc import current_apidoc
 from api.errors import error_body, install_error_handlers
+from api.middleware import ChecksumHeader, JsonBodyQuery
 from api.routers import (
+    apidoc,
     hosts,
     job_invocations,
     job_outputs,
@@ -49,6 +52,7 @@ def create_app(
     async def lifespan(app: FastAPI):
         owned = runtime is None
         app.state.runtime = runtime or await open_runtime(settings)
+        current_apidoc(app)  # once, with every route in place: its checksum is in each answer
         stop = background(app.state.runtime) if background else None
         try:
             yield
@@ -66,6 +70,9 @@ def create_app(
             app.include_router(router, prefix=prefix, include_in_schema=prefix == "/api")
     app.include_router(tasks.router, prefix="/foreman_tasks/api")
     app.include_router(recurring_logics.router, prefix="/foreman_tasks/api")
+    app.include_router(apidoc.router)
+    app.add_middleware(JsonBodyQuery)
+    app.add_middleware(ChecksumHeader)
     return app
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from api import create_app
 from rex.config import Settings
@@ -61,13 +62,19 @@ def test_settings(tmp_path: Path, db_url: str, **overrides) -> Settings:
 
 
 async def start_server(
-    settings: Settings, *, background: Callable | None = None
+    settings: Settings, *, background: Callable | None = None,
+    customize: Callable[[FastAPI], None] | None = None,
 ) -> LiveServer:
-    """Start rex with `settings` on a free port and wait until it answers."""
+    """Start rex with `settings` on a free port and wait until it answers.
+
+    `customize` may change the app before it starts (add a route, say).
+    """
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(settings, background=background)
+    if customize is not None:
+        customize(app)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
