@@ -13,6 +13,7 @@ from api.errors import error_body, install_error_handlers
 from api.middleware import ChecksumHeader, JsonBodyQuery
 from api.routers import (
     apidoc,
+    bookmarks,
     hosts,
     job_invocations,
     job_outputs,
@@ -37,6 +38,7 @@ ROUTERS: list[APIRouter] = [
     job_outputs.router,
     job_templates.router,
     ssh_keys.router,
+    bookmarks.router,
 ]
 
 

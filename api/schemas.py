@@ -217,3 +217,19 @@ class FeatureIn(BaseModel):
 class FeatureBody(BaseModel):
     remote_execution_feature: FeatureIn
     _wrap = wrapped("remote_execution_feature")
+
+
+class BookmarkIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(default=None, description="Bookmark name", max_length=255)
+    query: str | None = Field(default=None, description="The saved search query")
+    controller: str | None = Field(
+        default=None, description="What the query searches: hosts (or dashboard) for jobs"
+    )
+    public: bool | None = Field(default=None, description="Visible to every user")
+
+
+class BookmarkBody(BaseModel):
+    bookmark: BookmarkIn
+    _wrap = wrapped("bookmark")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -24,6 +25,7 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "Audit",
     "Base",
+    "Bookmark",
     "Filter",
     "Filtering",
     "Host",
@@ -128,6 +130,8 @@ class Host(Timestamps, Base):
     domain_name: Mapped[str | None] = mapped_column(String(255))
     organization_name: Mapped[str | None] = mapped_column(String(255))
     location_name: Mapped[str | None] = mapped_column(String(255))
+    managed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    build: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     parameters: Mapped[list[HostParameter]] = relationship(
         back_populates="host", cascade="all, delete-orphan", order_by="HostParameter.id"
@@ -149,6 +153,10 @@ class HostParameter(Timestamps, Base):
     host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     value: Mapped[str | None] = mapped_column(Text)
+    # As the client sent them, so it reads back what it stored (values stay text).
+    parameter_type: Mapped[str] = mapped_column(String(16), default="string",
+                                                server_default="string")
+    hidden_value: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     host: Mapped[Host] = relationship(back_populates="parameters")
 
 
@@ -256,6 +264,7 @@ class JobInvocation(Timestamps, Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     targeting_type: Mapped[str] = mapped_column(String(32), default="static_query")
     search_query: Mapped[str] = mapped_column(Text, default="")
+    bookmark_id: Mapped[int | None] = mapped_column(ForeignKey("bookmarks.id", ondelete="SET NULL"))
     randomized_ordering: Mapped[bool] = mapped_column(Boolean, default=False)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ssh_user: Mapped[str | None] = mapped_column(String(255))
@@ -476,3 +485,17 @@ class Audit(Base):
     audited_changes: Mapped[str] = mapped_column(Text, default="{}")
     remote_address: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Bookmark(Timestamps, Base):
+    """A saved search: job invocations may target its query (re-read by dynamic jobs)."""
+
+    __tablename__ = "bookmarks"
+    __table_args__ = (UniqueConstraint("name", "controller"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    query: Mapped[str] = mapped_column(Text)
+    controller: Mapped[str] = mapped_column(String(255))
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from api import create_app
 from api.apidoc import build_apidoc
-from api.schemas import HostIn, JobInvocationIn, JobTemplateIn, TemplateInputIn
+from api.schemas import BookmarkIn, HostIn, JobInvocationIn, JobTemplateIn, TemplateInputIn
 from rex.config import Settings
 
 APP = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
@@ -28,12 +28,14 @@ EXPECTED = {
     "job_invocations": JOB_ACTIONS,
     "foreman_tasks": {"index", "show"},
     "recurring_logics": {"index", "show"},
+    "bookmarks": {"index", "show", "create", "update", "destroy"},
 }
 BODIES = {
     ("hosts", "host"): HostIn,
     ("job_templates", "job_template"): JobTemplateIn,
     ("template_inputs", "template_input"): TemplateInputIn,
     ("job_invocations", "job_invocation"): JobInvocationIn,
+    ("bookmarks", "bookmark"): BookmarkIn,
 }
 
 

@@ -1,0 +1,93 @@
+"""/api/bookmarks: CRUD, who sees which, search by name and controller, every bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from rex.models import User
+from rex.users import hash_password
+
+OTHER_PASSWORD = "other-user-pw"
+
+
+async def make_user(live, login: str) -> None:
+    """Add a plain (non-admin) user straight to the database."""
+    async with live.runtime.db.unit_of_work() as session:
+        session.add(User(login=login, password_hash=hash_password(OTHER_PASSWORD)))
+
+
+async def make_bookmark(api, **attrs) -> dict:
+    """Create a bookmark and return it."""
+    body = {"name": "web", "query": "name ~ web*", "controller": "hosts", **attrs}
+    response = await api.post("/api/bookmarks", json={"bookmark": body})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_create_show_update_delete_round_trip(api):
+    made = await make_bookmark(api, public=True)
+    assert {k: made[k] for k in ("name", "query", "controller", "public", "owner_type")} == {
+        "name": "web", "query": "name ~ web*", "controller": "hosts", "public": True,
+        "owner_type": "User"}
+    assert isinstance(made["id"], int) and isinstance(made["owner_id"], int)
+    assert (await api.get(f"/api/bookmarks/{made['id']}")).json() == made
+    changed = await api.put(f"/api/bookmarks/{made['id']}", json={"query": "name ~ db*"})
+    assert changed.status_code == 200 and changed.json()["query"] == "name ~ db*"
+    gone = await api.delete(f"/api/bookmarks/{made['id']}")
+    assert gone.status_code == 200 and gone.json()["id"] == made["id"]
+    assert (await api.get(f"/api/bookmarks/{made['id']}")).status_code == 404
+
+
+async def test_index_searches_name_and_controller_a_comma_meaning_and(api):
+    await make_bookmark(api, name="web")
+    await make_bookmark(api, name="web", controller="job_invocations", query="status = failed")
+    await make_bookmark(api, name="db", query="name ~ db*")
+    found = (await api.get("/api/bookmarks",
+                           params={"search": 'name="web",controller="hosts"'})).json()
+    assert [(b["name"], b["controller"]) for b in found["results"]] == [("web", "hosts")]
+    assert found["total"] == 3 and found["subtotal"] == 1
+    bad = await api.get("/api/bookmarks", params={"search": "owner = x"})
+    assert bad.status_code == 400
+
+
+BAD_BODIES = [
+    ({"query": "a", "controller": "hosts"}, "name"),
+    ({"name": "x", "controller": "hosts"}, "query"),
+    ({"name": "x", "query": "a"}, "controller"),
+    ({"name": "x", "query": "a", "controller": "no_such_controller"}, "controller"),
+    ({"name": "x" * 256, "query": "a", "controller": "hosts"}, "name"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), BAD_BODIES)
+async def test_bad_bookmarks_are_422_naming_the_field(api, body, field):
+    response = await api.post("/api/bookmarks", json={"bookmark": body})
+    assert response.status_code == 422
+    assert any(key.split(".")[-1] == field for key in response.json()["error"]["errors"])
+    assert (await api.get("/api/bookmarks")).json()["total"] == 0
+
+
+async def test_a_taken_name_for_the_same_controller_is_422(api):
+    await make_bookmark(api)
+    again = await api.post("/api/bookmarks", json={"bookmark": {
+        "name": "web", "query": "x", "controller": "hosts"}})
+    assert again.status_code == 422
+    assert again.json()["error"]["errors"] == {"name": ["has already been taken"]}
+
+
+async def test_private_bookmarks_are_their_owners_and_only_owners_change_them(live, api):
+    private = await make_bookmark(api, name="mine", public=False)
+    public = await make_bookmark(api, name="ours", public=True)
+    await make_user(live, "other")
+    async with live.client_as("other", OTHER_PASSWORD) as other:
+        names = [b["name"] for b in (await other.get("/api/bookmarks")).json()["results"]]
+        assert names == ["ours"]
+        assert (await other.get(f"/api/bookmarks/{private['id']}")).status_code == 404
+        denied = await other.put(f"/api/bookmarks/{public['id']}", json={"query": "x"})
+        assert denied.status_code == 403
+        assert (await other.delete(f"/api/bookmarks/{public['id']}")).status_code == 403
+        own = await other.post("/api/bookmarks", json={"bookmark": {
+            "name": "theirs", "query": "name ~ x*", "controller": "hosts"}})
+        assert own.status_code == 201
+    names = [b["name"] for b in (await api.get("/api/bookmarks")).json()["results"]]
+    assert names == ["mine", "ours", "theirs"]  # an admin sees every bookmark
