@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError
-from rex.models import User
+from rex.auth import LoginThrottled
+from rex.models import PersonalAccessToken, User
 from rex.paging import PageRequest
 from rex.runtime import Runtime
 
@@ -49,13 +52,17 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ReaderDep = Annotated[AsyncSession, Depends(get_reader)]
 
 
-def _credentials(request: Request) -> tuple[str, str] | None:
+def _credentials(request: Request) -> tuple[str | None, str] | None:
+    """Return (login, password or token) from Basic, or (None, token) from Bearer."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return None, value
     if scheme.lower() != "basic" or not value:
         return None
     try:
-        login, sep, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+        login, sep, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
     return (login, password) if sep else None
@@ -66,19 +73,36 @@ def _unauthorized(message: str) -> ApiError:
 
 
 async def current_user(request: Request, runtime: RuntimeDep) -> User:
-    """Authenticate the request with HTTP Basic; 401 in Foreman's words otherwise."""
+    """Authenticate the request (Basic password or token, Bearer token); 401 in Foreman's words."""
     creds = _credentials(request)
     if creds is None:
         raise _unauthorized("Unable to authenticate user: send HTTP Basic credentials")
-    login, password = creds
-    async with runtime.db.reader() as session:
-        user = await runtime.authenticator.authenticate(session, login, password)
-    if user is None:
-        raise _unauthorized(f"Unable to authenticate user {login}")
-    if user.disabled:
+    login, secret = creds
+    now = runtime.clock()
+    try:
+        async with runtime.db.reader() as session:
+            identity = await runtime.authenticator.authenticate(session, login, secret, now=now)
+    except LoginThrottled as exc:
+        raise ApiError(429, str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after))})
+    if identity is None:
+        raise _unauthorized(f"Unable to authenticate user {(login or 'with token')[:100]}")
+    if identity.user.disabled:
         raise _unauthorized("User account is disabled, please contact your administrator")
-    request.state.user = user
-    return user
+    if identity.token is not None:
+        await _touch(runtime, identity.token, now)
+    request.state.user = identity.user
+    return identity.user
+
+
+async def _touch(runtime: Runtime, token: PersonalAccessToken, now) -> None:
+    """Record when a token was last used, at most once a minute (a write per poll is too much)."""
+    if token.last_used_at is not None and (now - token.last_used_at).total_seconds() < 60:
+        return
+    async with runtime.db.unit_of_work() as session:
+        await session.execute(
+            update(PersonalAccessToken).where(PersonalAccessToken.id == token.id)
+            .values(last_used_at=now)
+        )
 
 
 CurrentUserDep = Annotated[User, Depends(current_user)]

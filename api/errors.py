@@ -73,10 +73,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AccessDenied)
     async def denied(_request: Request, exc: AccessDenied):
-        details = "Missing one of the required permissions: " + ", ".join(exc.permissions)
         return _json(
             403,
-            error_body("Access denied", details=details, missing_permissions=exc.permissions),
+            error_body("Access denied", details=exc.details, missing_permissions=exc.permissions),
         )
 
     @app.exception_handler(BadRequest)

@@ -61,11 +61,14 @@ class Conflict(RexError):
 
 
 class AccessDenied(RexError):
-    """The user lacks a permission."""
+    """The user lacks a permission (or, with `details`, may not act on that object)."""
 
-    def __init__(self, permissions: list[str]) -> None:
+    def __init__(self, permissions: list[str], details: str | None = None) -> None:
         super().__init__("Access denied")
         self.permissions = permissions
+        self.details = details or "Missing one of the required permissions: " + ", ".join(
+            permissions
+        )
 
 
 class ConfigurationError(RexError):

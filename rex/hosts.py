@@ -64,23 +64,29 @@ def _loaded():
     return select(Host).options(selectinload(Host.parameters))
 
 
-async def find_host(session: AsyncSession, ref: str | int, *, facts: bool = False) -> Host:
-    """Return the host with id or name `ref`, or raise NotFound."""
+async def find_host(
+    session: AsyncSession, ref: str | int, *, facts: bool = False, visible: Any = None
+) -> Host:
+    """Return the host with id or name `ref` among the `visible` ones, or raise NotFound."""
     stmt = _loaded()
     if facts:
         stmt = stmt.options(selectinload(Host.facts))
+    if visible is not None:
+        stmt = stmt.where(visible)
     text = str(ref)
     cond = Host.name == text
-    if text.isdigit():
+    if text.isdigit() and int(text) < 2**31:
         cond = (Host.id == int(text)) | cond
     host = (await session.scalars(stmt.where(cond).order_by(Host.id))).first()
     if host is None:
-        raise NotFound(f"Resource host not found by id '{text}'")
+        raise NotFound(f"Resource host not found by id '{text[:100]}'")
     return host
 
 
-async def list_hosts(session: AsyncSession, *, request: PageRequest, where: Any = None) -> Page:
-    """Return one page of hosts matching `where` (a compiled search)."""
+async def list_hosts(
+    session: AsyncSession, *, request: PageRequest, where: Any = None, visible: Any = None
+) -> Page:
+    """Return one page of the `visible` hosts matching `where` (a compiled search)."""
     field, direction = request.sort()
     order = [Host.name, Host.id]
     if field:
@@ -89,7 +95,8 @@ async def list_hosts(session: AsyncSession, *, request: PageRequest, where: Any 
             raise BadRequest(f"Unknown order field '{field}': use one of {known}")
         column = ORDERABLE[field]
         order = [column.desc() if direction == "DESC" else column.asc(), Host.id]
-    return await fetch_page(session, base=_loaded(), request=request, where=where, order_by=order)
+    base = _loaded() if visible is None else _loaded().where(visible)
+    return await fetch_page(session, base=base, request=request, where=where, order_by=order)
 
 
 async def create_host(session: AsyncSession, *, vault: Vault, attrs: Mapping[str, Any]) -> Host:

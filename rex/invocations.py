@@ -23,6 +23,7 @@ from rex.models import (
     TemplateInput,
     User,
 )
+from rex.permissions import host_scope
 from rex.recurring import new_logic
 from rex.rendering import describe
 from rex.secrets import Vault
@@ -231,8 +232,14 @@ async def create_invocation(
 
 
 async def plan_hosts(session: AsyncSession, *, job: JobInvocation, now: datetime, start: bool) -> None:
-    """Resolve the job's hosts into queued host runs; a job with no host ends at once."""
-    hosts = await resolve_hosts(session, job.search_query, randomized=job.randomized_ordering)
+    """Resolve the job's hosts into queued host runs; a job with no host ends at once.
+
+    Only hosts the job's user may see count: the others are left out silently, as in Foreman.
+    """
+    visible = await host_scope(session, job.user_id)
+    hosts = await resolve_hosts(
+        session, job.search_query, randomized=job.randomized_ordering, visible=visible
+    )
     session.add_all(
         HostRun(
             job_invocation_id=job.id,

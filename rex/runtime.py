@@ -7,13 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rex.auth import Authenticator
 from rex.config import Settings
 from rex.db import Database
 from rex.migrate import upgrade
 from rex.models import utcnow
 from rex.secrets import Vault, load_vault
 from rex.seeds import seed
-from rex.users import Authenticator, ensure_admin, tune_hashing
+from rex.users import ensure_admin, tune_hashing
 
 __all__ = ["Runtime", "open_runtime"]
 

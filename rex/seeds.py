@@ -1,4 +1,5 @@
-"""What every rex starts with: the "Run Command - Script Default" template and its feature."""
+"""What every rex starts with: permissions and built-in roles, the "Run Command - Script Default"
+template and its feature."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rex.models import JobTemplate, RemoteExecutionFeature, TemplateInput
+from rex.permissions import seed_access
 
 __all__ = ["RUN_COMMAND", "seed"]
 
@@ -13,7 +15,8 @@ RUN_COMMAND = "Run Command - Script Default"
 
 
 async def seed(session: AsyncSession) -> None:
-    """Create the seeded template and the `run_script` feature when missing (idempotent)."""
+    """Create the seeded roles, template and `run_script` feature when missing (idempotent)."""
+    await seed_access(session)
     template = await session.scalar(select(JobTemplate).where(JobTemplate.name == RUN_COMMAND))
     if template is None:
         template = JobTemplate(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
+from sqlalchemy import select
 
-from api.deps import CurrentUserDep, PagingDep, ReaderDep, RuntimeDep, SessionDep
+from api.deps import PagingDep, ReaderDep, RuntimeDep, SessionDep
+from api.permissions import Access, Allowed
 from api.render import envelope, timestamp
 from api.schemas import FactsBody, HostBody
 from api.search import host_search
 from rex import hosts
+from rex.errors import AccessDenied
 from rex.models import Host
 from rex.secrets import MASK
 
@@ -55,51 +58,69 @@ def render_host(host: Host, *, detail: bool = True) -> dict:
     return body
 
 
+async def _within(session, user: Access, permission: str, host: Host) -> None:
+    """Refuse a change that leaves a host outside the user's filter (rolled back with the request)."""
+    scope = user.scope(permission)
+    if scope is None:
+        return
+    if await session.scalar(select(Host.id).where(Host.id == host.id, scope)) is None:
+        raise AccessDenied([permission], f"Host {host.name} is outside what your {permission} "
+                           "filter allows")
+
+
 @router.get("/hosts", summary="List hosts")
-async def index(session: ReaderDep, user: CurrentUserDep, paging: PagingDep) -> dict:
+async def index(session: ReaderDep, user: Allowed("view_hosts"), paging: PagingDep) -> dict:
     where = host_search(paging.search)
-    page = await hosts.list_hosts(session, request=paging, where=where)
+    page = await hosts.list_hosts(session, request=paging, where=where,
+                                  visible=user.scope("view_hosts"))
     return envelope(page, paging, lambda h: render_host(h, detail=False))
 
 
 @router.get("/hosts/{id}", summary="Show a host")
-async def show(id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
-    return render_host(await hosts.find_host(session, id))
+async def show(id: str, session: ReaderDep, user: Allowed("view_hosts")) -> dict:
+    return render_host(await hosts.find_host(session, id, visible=user.scope("view_hosts")))
 
 
 @router.post("/hosts", status_code=status.HTTP_201_CREATED, summary="Create a host")
-async def create(body: HostBody, session: SessionDep, runtime: RuntimeDep, user: CurrentUserDep):
+async def create(
+    body: HostBody, session: SessionDep, runtime: RuntimeDep, user: Allowed("create_hosts")
+):
     attrs = body.host.model_dump(exclude_unset=True, mode="json")
     host = await hosts.create_host(session, vault=runtime.vault, attrs=attrs)
+    await _within(session, user, "create_hosts", host)
     return render_host(host)
 
 
 @router.put("/hosts/{id}", summary="Update a host")
 async def update(
-    id: str, body: HostBody, session: SessionDep, runtime: RuntimeDep, user: CurrentUserDep
+    id: str, body: HostBody, session: SessionDep, runtime: RuntimeDep, user: Allowed("edit_hosts")
 ) -> dict:
-    host = await hosts.find_host(session, id)
+    host = await hosts.find_host(session, id, visible=user.scope("edit_hosts"))
     attrs = body.host.model_dump(exclude_unset=True, mode="json")
-    return render_host(await hosts.update_host(session, vault=runtime.vault, host=host, attrs=attrs))
+    host = await hosts.update_host(session, vault=runtime.vault, host=host, attrs=attrs)
+    await _within(session, user, "edit_hosts", host)
+    return render_host(host)
 
 
 @router.delete("/hosts/{id}", summary="Delete a host")
-async def destroy(id: str, session: SessionDep, user: CurrentUserDep) -> dict:
-    host = await hosts.find_host(session, id)
+async def destroy(id: str, session: SessionDep, user: Allowed("destroy_hosts")) -> dict:
+    host = await hosts.find_host(session, id, visible=user.scope("destroy_hosts"))
     body = render_host(host)
     await hosts.delete_host(session, host=host)
     return body
 
 
 @router.post("/hosts/facts", status_code=status.HTTP_201_CREATED, summary="Upload facts")
-async def upload_facts(body: FactsBody, session: SessionDep, user: CurrentUserDep) -> dict:
+async def upload_facts(body: FactsBody, session: SessionDep, user: Allowed("create_hosts")) -> dict:
     host = await hosts.import_facts(session, name=body.name, facts=body.facts)
     return render_host(host)
 
 
 @router.get("/hosts/{id}/facts", summary="Show a host's facts")
-async def facts(id: str, session: ReaderDep, user: CurrentUserDep, paging: PagingDep) -> dict:
-    host = await hosts.find_host(session, id, facts=True)
+async def facts(
+    id: str, session: ReaderDep, user: Allowed("view_hosts"), paging: PagingDep
+) -> dict:
+    host = await hosts.find_host(session, id, facts=True, visible=user.scope("view_hosts"))
     values = {f.name: f.value for f in host.facts}
     return {
         "total": len(values),

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, status
 from sqlalchemy import func, select
 
-from api.deps import CurrentUserDep, PagingDep, ReaderDep, RuntimeDep, SessionDep
+from api.deps import PagingDep, ReaderDep, RuntimeDep, SessionDep
+from api.permissions import Allowed
 from api.render import envelope, timestamp
 from api.routers.recurring_logics import render_logic
 from api.schemas import CancelIn, JobInvocationBody, JobInvocationIn, RerunIn
@@ -152,7 +153,7 @@ def _check_window(start_at, start_before, now) -> None:
 
 
 @router.get("/job_invocations", summary="List job invocations")
-async def index(session: ReaderDep, runtime: RuntimeDep, user: CurrentUserDep,
+async def index(session: ReaderDep, runtime: RuntimeDep, user: Allowed("view_job_invocations"),
                 paging: PagingDep) -> dict:
     from api.search import job_search
 
@@ -178,7 +179,8 @@ async def index(session: ReaderDep, runtime: RuntimeDep, user: CurrentUserDep,
 
 
 @router.get("/job_invocations/{id}", summary="Show a job invocation")
-async def show(id: str, session: ReaderDep, runtime: RuntimeDep, user: CurrentUserDep,
+async def show(id: str, session: ReaderDep, runtime: RuntimeDep,
+               user: Allowed("view_job_invocations"),
                include_hosts: BoolQuery = True, host_status: BoolQuery = False) -> dict:
     job = await invocations.find_invocation(session, id)
     return await job_body(session, runtime, job, include_hosts=include_hosts is not False,
@@ -188,11 +190,11 @@ async def show(id: str, session: ReaderDep, runtime: RuntimeDep, user: CurrentUs
 @router.post("/job_invocations", status_code=status.HTTP_201_CREATED,
              summary="Create a job invocation")
 async def create(body: JobInvocationBody, session: SessionDep, runtime: RuntimeDep,
-                 user: CurrentUserDep, later: BackgroundTasks,
+                 user: Allowed("create_job_invocations"), later: BackgroundTasks,
                  include_hosts: BoolQuery = True) -> dict:
     now = runtime.clock()
     job = await invocations.create_invocation(
-        session, vault=runtime.vault, settings=runtime.settings, user=user,
+        session, vault=runtime.vault, settings=runtime.settings, user=user.user,
         req=to_request(body.job_invocation, now), now=now,
     )
     later.add_task(runtime.notify_work)
@@ -201,7 +203,8 @@ async def create(body: JobInvocationBody, session: SessionDep, runtime: RuntimeD
 
 
 @router.post("/job_invocations/{id}/cancel", summary="Cancel a job invocation")
-async def cancel(id: str, session: SessionDep, runtime: RuntimeDep, user: CurrentUserDep,
+async def cancel(id: str, session: SessionDep, runtime: RuntimeDep,
+                 user: Allowed("cancel_job_invocations"),
                  body: CancelIn | None = None, force: BoolQuery = None,
                  search: Annotated[str | None, Query()] = None) -> dict:
     job = await invocations.find_invocation(session, id)
@@ -230,7 +233,8 @@ async def _cancel_hosts(session, runtime, job, search, by, force) -> dict:
 
 @router.post("/job_invocations/{id}/rerun", status_code=status.HTTP_201_CREATED,
              summary="Rerun a job invocation")
-async def rerun(id: str, session: SessionDep, runtime: RuntimeDep, user: CurrentUserDep,
+async def rerun(id: str, session: SessionDep, runtime: RuntimeDep,
+                user: Allowed("create_job_invocations"),
                 later: BackgroundTasks, body: RerunIn | None = None,
                 failed_only: BoolQuery = None, succeeded_only: BoolQuery = None) -> dict:
     job = await invocations.find_invocation(session, id)

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from api.deps import CurrentUserDep, PagingDep, ReaderDep
+from api.deps import PagingDep, ReaderDep
+from api.permissions import Allowed
 from api.render import envelope, timestamp
 from api.schemas import OutputsQuery
 from api.search import host_search
@@ -60,7 +61,8 @@ def _host_output(run: HostRun, events: list[OutputEvent], since: float | None, r
 
 
 @router.get("/job_invocations/{job_invocation_id}/hosts/{host_id}", summary="Host output")
-async def output(job_invocation_id: str, host_id: str, session: ReaderDep, user: CurrentUserDep,
+async def output(job_invocation_id: str, host_id: str, session: ReaderDep,
+                 user: Allowed("view_job_invocations"),
                  since: SinceQuery = None) -> dict:
     job = await invocations.find_invocation(session, job_invocation_id, bare=True)
     run = await _run_for(session, job, host_id)
@@ -73,7 +75,7 @@ async def output(job_invocation_id: str, host_id: str, session: ReaderDep, user:
 
 @router.get("/job_invocations/{job_invocation_id}/hosts/{host_id}/raw", summary="Raw host output")
 async def raw_output(job_invocation_id: str, host_id: str, session: ReaderDep,
-                     user: CurrentUserDep, since: SinceQuery = None) -> dict:
+                     user: Allowed("view_job_invocations"), since: SinceQuery = None) -> dict:
     job = await invocations.find_invocation(session, job_invocation_id, bare=True)
     run = await _run_for(session, job, host_id)
     delayed = _delayed(job, None)
@@ -106,7 +108,7 @@ async def _outputs(session, id: str, query: OutputsQuery) -> dict:
 
 
 @router.get("/job_invocations/{id}/outputs", summary="Outputs of many hosts")
-async def outputs(id: str, session: ReaderDep, user: CurrentUserDep,
+async def outputs(id: str, session: ReaderDep, user: Allowed("view_job_invocations"),
                   search_query: Annotated[str | None, Query()] = None,
                   since: SinceQuery = None, raw: Annotated[bool | None, Query()] = False) -> dict:
     return await _outputs(session, id, OutputsQuery(search_query=search_query, since=since, raw=raw))
@@ -114,12 +116,13 @@ async def outputs(id: str, session: ReaderDep, user: CurrentUserDep,
 
 @router.post("/job_invocations/{id}/outputs", summary="Outputs of many hosts (query in the body)")
 async def outputs_post(id: str, body: OutputsQuery, session: ReaderDep,
-                       user: CurrentUserDep) -> dict:
+                       user: Allowed("view_job_invocations")) -> dict:
     return await _outputs(session, id, body)
 
 
 @router.get("/job_invocations/{id}/hosts", summary="Hosts of a job invocation")
-async def hosts(id: str, session: ReaderDep, user: CurrentUserDep, paging: PagingDep,
+async def hosts(id: str, session: ReaderDep, user: Allowed("view_job_invocations"),
+                paging: PagingDep,
                 awaiting: Annotated[bool | None, Query()] = False) -> dict:
     job = await invocations.find_invocation(session, id)
     base = select(HostRun).join(Host, Host.id == HostRun.host_id).where(
@@ -152,7 +155,8 @@ def _host_row(run: HostRun, host: Host, job: JobInvocation) -> dict:
 
 
 @router.get("/job_invocations/{id}/template_invocations", summary="Template invocations")
-async def template_invocations(id: str, session: ReaderDep, user: CurrentUserDep,
+async def template_invocations(id: str, session: ReaderDep,
+                               user: Allowed("view_template_invocations"),
                                paging: PagingDep) -> dict:
     job = await invocations.find_invocation(session, id)
     page = await fetch_page(session, base=select(HostRun).where(HostRun.job_invocation_id == job.id),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from api.deps import CurrentUserDep, PagingDep, ReaderDep, SessionDep
+from api.deps import PagingDep, ReaderDep, SessionDep
+from api.permissions import Allowed
 from api.render import envelope, timestamp
 from api.schemas import CloneBody, FeatureBody, JobTemplateBody, TemplateInputBody
 from rex import templates
@@ -86,30 +87,40 @@ def _attrs(body: JobTemplateBody) -> dict:
 
 
 @router.get("/job_templates", summary="List job templates")
-async def index(session: ReaderDep, user: CurrentUserDep, paging: PagingDep) -> dict:
+async def index(session: ReaderDep, user: Allowed("view_job_templates"), paging: PagingDep) -> dict:
     page = await templates.list_templates(session, request=paging)
     return envelope(page, paging, render_row)
 
 
 @router.get("/job_templates/{id}", summary="Show a job template")
-async def show(id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
+async def show(id: str, session: ReaderDep, user: Allowed("view_job_templates")) -> dict:
     return render_template(await templates.find_template(session, id))
 
 
 @router.post("/job_templates", status_code=status.HTTP_201_CREATED, summary="Create a job template")
-async def create(body: JobTemplateBody, session: SessionDep, user: CurrentUserDep) -> dict:
-    return render_template(await templates.create_template(session, attrs=_attrs(body)))
+async def create(
+    body: JobTemplateBody, session: SessionDep, user: Allowed("create_job_templates")
+) -> dict:
+    attrs = _attrs(body)
+    if attrs.get("locked"):
+        user.require("lock_job_templates")
+    return render_template(await templates.create_template(session, attrs=attrs))
 
 
 @router.put("/job_templates/{id}", summary="Update a job template")
-async def update(id: str, body: JobTemplateBody, session: SessionDep, user: CurrentUserDep) -> dict:
+async def update(
+    id: str, body: JobTemplateBody, session: SessionDep, user: Allowed("edit_job_templates")
+) -> dict:
     template = await templates.find_template(session, id)
-    changed = await templates.update_template(session, template=template, attrs=_attrs(body))
+    attrs = _attrs(body)
+    if attrs.get("locked") is not None and bool(attrs["locked"]) != template.locked:
+        user.require("lock_job_templates")
+    changed = await templates.update_template(session, template=template, attrs=attrs)
     return render_template(changed)
 
 
 @router.delete("/job_templates/{id}", summary="Delete a job template")
-async def destroy(id: str, session: SessionDep, user: CurrentUserDep) -> dict:
+async def destroy(id: str, session: SessionDep, user: Allowed("destroy_job_templates")) -> dict:
     template = await templates.find_template(session, id)
     body = render_template(template)
     await templates.delete_template(session, template=template)
@@ -119,7 +130,9 @@ async def destroy(id: str, session: SessionDep, user: CurrentUserDep) -> dict:
 @router.post(
     "/job_templates/{id}/clone", status_code=status.HTTP_201_CREATED, summary="Clone a job template"
 )
-async def clone(id: str, body: CloneBody, session: SessionDep, user: CurrentUserDep) -> dict:
+async def clone(
+    id: str, body: CloneBody, session: SessionDep, user: Allowed("create_job_templates")
+) -> dict:
     template = await templates.find_template(session, id)
     copy = await templates.clone_template(session, template=template, name=body.job_template.name)
     return render_template(copy)
@@ -127,7 +140,7 @@ async def clone(id: str, body: CloneBody, session: SessionDep, user: CurrentUser
 
 @router.get("/templates/{template_id}/template_inputs", summary="List template inputs")
 async def inputs(
-    template_id: str, session: ReaderDep, user: CurrentUserDep, paging: PagingDep
+    template_id: str, session: ReaderDep, user: Allowed("view_job_templates"), paging: PagingDep
 ) -> dict:
     template = await templates.find_template(session, template_id)
     page = await templates.list_inputs(session, template=template, request=paging)
@@ -135,7 +148,9 @@ async def inputs(
 
 
 @router.get("/templates/{template_id}/template_inputs/{id}", summary="Show a template input")
-async def show_input(template_id: str, id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
+async def show_input(
+    template_id: str, id: str, session: ReaderDep, user: Allowed("view_job_templates")
+) -> dict:
     template = await templates.find_template(session, template_id)
     return render_input(await templates.find_input(session, template=template, ref=id))
 
@@ -146,7 +161,8 @@ async def show_input(template_id: str, id: str, session: ReaderDep, user: Curren
     summary="Create a template input",
 )
 async def create_input(
-    template_id: str, body: TemplateInputBody, session: SessionDep, user: CurrentUserDep
+    template_id: str, body: TemplateInputBody, session: SessionDep,
+    user: Allowed("edit_job_templates")
 ) -> dict:
     template = await templates.find_template(session, template_id)
     attrs = body.template_input.model_dump(exclude_unset=True, by_alias=True)
@@ -155,7 +171,8 @@ async def create_input(
 
 @router.put("/templates/{template_id}/template_inputs/{id}", summary="Update a template input")
 async def update_input(
-    template_id: str, id: str, body: TemplateInputBody, session: SessionDep, user: CurrentUserDep
+    template_id: str, id: str, body: TemplateInputBody, session: SessionDep,
+    user: Allowed("edit_job_templates")
 ) -> dict:
     template = await templates.find_template(session, template_id)
     spec = await templates.find_input(session, template=template, ref=id)
@@ -165,7 +182,9 @@ async def update_input(
 
 
 @router.delete("/templates/{template_id}/template_inputs/{id}", summary="Delete a template input")
-async def delete_input(template_id: str, id: str, session: SessionDep, user: CurrentUserDep) -> dict:
+async def delete_input(
+    template_id: str, id: str, session: SessionDep, user: Allowed("edit_job_templates")
+) -> dict:
     template = await templates.find_template(session, template_id)
     spec = await templates.find_input(session, template=template, ref=id)
     body = render_input(spec)
@@ -174,20 +193,27 @@ async def delete_input(template_id: str, id: str, session: SessionDep, user: Cur
 
 
 @router.get("/remote_execution_features", summary="List remote execution features")
-async def features(session: ReaderDep, user: CurrentUserDep, paging: PagingDep) -> dict:
+async def features(
+    session: ReaderDep, user: Allowed("view_remote_execution_features"), paging: PagingDep
+) -> dict:
     page = await templates.list_features(session, request=paging)
     names = await templates.template_names(session, (f.job_template_id for f in page.rows))
     return envelope(page, paging, lambda feature: render_feature(feature, names))
 
 
 @router.get("/remote_execution_features/{id}", summary="Show a remote execution feature")
-async def feature(id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
+async def feature(
+    id: str, session: ReaderDep, user: Allowed("view_remote_execution_features")
+) -> dict:
     found = await templates.find_feature(session, id)
     return render_feature(found, await templates.template_names(session, [found.job_template_id]))
 
 
 @router.put("/remote_execution_features/{id}", summary="Map a feature to a job template")
-async def update_feature(id: str, body: FeatureBody, session: SessionDep, user: CurrentUserDep) -> dict:
+async def update_feature(
+    id: str, body: FeatureBody, session: SessionDep,
+    user: Allowed("edit_remote_execution_features")
+) -> dict:
     found = await templates.find_feature(session, id)
     attrs = body.remote_execution_feature.model_dump(exclude_unset=True)
     found = await templates.update_feature(session, feature=found, attrs=attrs)

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.deps import CurrentUserDep, PagingDep, ReaderDep, RuntimeDep, SessionDep
+from api.deps import PagingDep, ReaderDep, RuntimeDep, SessionDep
+from api.permissions import Allowed
 from api.render import envelope, timestamp
 from api.schemas import wrapped
 from rex import recurring
@@ -44,7 +45,9 @@ class RecurringLogicBody(BaseModel):
 
 
 @router.get("/recurring_logics", summary="List recurring logics")
-async def index(session: ReaderDep, user: CurrentUserDep, paging: PagingDep) -> dict:
+async def index(
+    session: ReaderDep, user: Allowed("view_recurring_logics"), paging: PagingDep
+) -> dict:
     page = await fetch_page(session, base=select(RecurringLogic), request=paging,
                             order_by=[RecurringLogic.id.desc()])
     rows = [await render_logic(session, logic) for logic in page.rows]
@@ -52,12 +55,14 @@ async def index(session: ReaderDep, user: CurrentUserDep, paging: PagingDep) -> 
 
 
 @router.get("/recurring_logics/{id}", summary="Show a recurring logic")
-async def show(id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
+async def show(id: str, session: ReaderDep, user: Allowed("view_recurring_logics")) -> dict:
     return await render_logic(session, await recurring.find_logic(session, id))
 
 
 @router.post("/recurring_logics/{id}/cancel", summary="Cancel a recurring logic")
-async def cancel(id: str, session: SessionDep, runtime: RuntimeDep, user: CurrentUserDep) -> dict:
+async def cancel(
+    id: str, session: SessionDep, runtime: RuntimeDep, user: Allowed("edit_recurring_logics")
+) -> dict:
     logic = await recurring.find_logic(session, id)
     await recurring.cancel_logic(session, logic=logic, by=user.login, now=runtime.clock())
     return await render_logic(session, logic)
@@ -65,7 +70,7 @@ async def cancel(id: str, session: SessionDep, runtime: RuntimeDep, user: Curren
 
 @router.put("/recurring_logics/{id}", summary="Enable or disable a recurring logic")
 async def update(id: str, body: RecurringLogicBody, session: SessionDep, runtime: RuntimeDep,
-                 user: CurrentUserDep) -> dict:
+                 user: Allowed("edit_recurring_logics")) -> dict:
     logic = await recurring.find_logic(session, id)
     if body.recurring_logic.enabled is not None:
         await recurring.set_enabled(session, logic=logic, enabled=body.recurring_logic.enabled,

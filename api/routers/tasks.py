@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from api.deps import CurrentUserDep, PagingDep, ReaderDep
+from api.deps import PagingDep, ReaderDep
+from api.permissions import Allowed
 from api.render import envelope
 from api.views import render_task, task_state
 from rex.errors import NotFound
@@ -42,7 +43,7 @@ async def _host_task(session, run: HostRun) -> dict:
 
 
 @router.get("/tasks/{id}", summary="Show a task")
-async def show(id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
+async def show(id: str, session: ReaderDep, user: Allowed("view_foreman_tasks")) -> dict:
     job = await session.scalar(select(JobInvocation).where(JobInvocation.task_id == id))
     if job is not None:
         return await _job_task(session, job)
@@ -53,7 +54,7 @@ async def show(id: str, session: ReaderDep, user: CurrentUserDep) -> dict:
 
 
 @router.get("/tasks", summary="List tasks")
-async def index(session: ReaderDep, user: CurrentUserDep, paging: PagingDep) -> dict:
+async def index(session: ReaderDep, user: Allowed("view_foreman_tasks"), paging: PagingDep) -> dict:
     page = await fetch_page(session, base=select(JobInvocation), request=paging,
                             order_by=[JobInvocation.id.desc()])
     rows = [await _job_task(session, job) for job in page.rows]
