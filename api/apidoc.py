@@ -40,6 +40,7 @@ UNDOCUMENTED_PREFIXES = ("/api/v2/",)  # the same routes again; Apipie lists the
 # Foreman's names where the REST rules below would pick others.
 NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/api/status"): ("home", "status"),
+    ("GET", "/api/current_user"): ("users", "show_current"),
     ("GET", "/api/job_invocations/{job_invocation_id}/hosts/{host_id}"): (
         "job_invocations", "output"),
     ("GET", "/api/job_invocations/{job_invocation_id}/hosts/{host_id}/raw"): (
@@ -284,13 +285,15 @@ def _expected_type(annotation: Any) -> tuple[str, bool, type[BaseModel] | None]:
     origins = [get_origin(m) or m for m in members]
     if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
         return "hash", allow_nil, members[0]
-    if list in origins or tuple in origins:
-        items = _members(get_args(members[origins.index(list)])[0]) if list in origins else []
+    containers = [o for o in origins if o in (list, tuple, dict)]
+    if len(containers) == 1 and containers[0] is dict:
+        return "hash", allow_nil, None
+    if len(containers) == 1:  # a list; any JSON value (list or dict) reads as its scalar type
+        items = _members(get_args(members[origins.index(containers[0])])[0]) if get_args(
+            members[origins.index(containers[0])]) else []
         nested = items[0] if len(items) == 1 and isinstance(items[0], type) and issubclass(
             items[0], BaseModel) else None
         return "array", allow_nil, nested
-    if dict in origins:
-        return "hash", allow_nil, None
     for kind, expected in ((str, "string"), (Literal, "string"), (bool, "boolean"),
                            (int, "numeric"), (float, "numeric")):
         if kind in origins:

@@ -22,8 +22,16 @@ def wrapped(key: str):
 
 class HostParameterIn(BaseModel):
     name: str = Field(description="Parameter name")
-    value: str | int | float | bool | None = Field(default=None, description="Parameter value")
-    parameter_type: str | None = Field(default=None, description="Value type (string)")
+    value: str | int | float | bool | list[Any] | dict[str, Any] | None = Field(
+        default=None, description="Parameter value (text, or JSON of its parameter_type)"
+    )
+    parameter_type: str | None = Field(
+        default=None,
+        description="Value type: string, boolean, integer, real, array, hash, yaml or json",
+    )
+    hidden_value: bool | None = Field(
+        default=None, description="Show the value only with show_hidden_parameters"
+    )
     _destroy: bool | None = None
 
 
@@ -38,6 +46,8 @@ class HostIn(BaseModel):
     domain_name: str | None = Field(default=None, description="Domain")
     organization_name: str | None = Field(default=None, description="Organization")
     location_name: str | None = Field(default=None, description="Location")
+    managed: bool | None = Field(default=None, description="Managed by Foreman (stored, echoed)")
+    build: bool | None = Field(default=None, description="In build mode (stored, echoed)")
     host_parameters_attributes: list[HostParameterIn] | None = Field(
         default=None, description="Host parameters: [{name, value}]"
     )

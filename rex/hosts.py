@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -14,17 +15,21 @@ from rex.errors import BadRequest, NotFound, ValidationFailed
 from rex.models import Host, HostFact, HostParameter, utcnow
 from rex.paging import Page, PageRequest, fetch_page
 from rex.secrets import Vault
+from search import FieldRegistry, TextField, compile_query
 
 __all__ = [
     "HOST_ATTRIBUTES",
     "ORDERABLE",
+    "PARAMETER_TYPES",
     "SECRET_PARAMETERS",
     "create_host",
     "delete_host",
     "find_host",
     "import_facts",
+    "list_facts",
     "list_hosts",
     "parameter_values",
+    "typed_value",
     "update_host",
 ]
 
@@ -38,6 +43,9 @@ HOST_ATTRIBUTES = (
     "organization_name",
     "location_name",
 )
+BOOLEAN_ATTRIBUTES = ("managed", "build")
+# Foreman's parameter types; values are stored as text and read back in their type.
+PARAMETER_TYPES = ("string", "boolean", "integer", "real", "array", "hash", "yaml", "json")
 SECRET_PARAMETERS = frozenset(
     {
         "remote_execution_ssh_password",
@@ -45,6 +53,11 @@ SECRET_PARAMETERS = frozenset(
         "remote_execution_effective_user_password",
     }
 )
+FACT_FIELDS = FieldRegistry({
+    "name": TextField(column=HostFact.name),
+    "fact": TextField(column=HostFact.name),
+    "value": TextField(column=HostFact.value, default=False),
+})
 ORDERABLE = {
     "id": Host.id,
     "name": Host.name,
@@ -177,6 +190,9 @@ def _assign(host: Host, attrs: Mapping[str, Any]) -> None:
         if key in attrs:
             value = attrs[key]
             setattr(host, key, None if value is None else str(value))
+    for key in BOOLEAN_ATTRIBUTES:
+        if key in attrs:
+            setattr(host, key, bool(attrs[key]))
 
 
 def _set_parameters(host: Host, vault: Vault, params: list[Mapping[str, Any]]) -> None:
@@ -189,15 +205,66 @@ def _set_parameters(host: Host, vault: Vault, params: list[Mapping[str, Any]]) -
             if name in by_name:
                 host.parameters.remove(by_name.pop(name))
             continue
-        raw = item.get("value")
-        value = None if raw is None else str(raw)
+        value = _parameter_text(item.get("value"))
         if name in SECRET_PARAMETERS:
             value = vault.encrypt(value)
-        if name in by_name:
-            by_name[name].value = value
-        else:
-            by_name[name] = HostParameter(name=name, value=value)
+        if name not in by_name:
+            by_name[name] = HostParameter(name=name)
             host.parameters.append(by_name[name])
+        param = by_name[name]
+        param.value = value
+        if item.get("parameter_type") is not None:
+            param.parameter_type = _parameter_type(item["parameter_type"])
+        if item.get("hidden_value") is not None:
+            param.hidden_value = bool(item["hidden_value"])
+
+
+def _parameter_type(value: Any) -> str:
+    if value not in PARAMETER_TYPES:
+        problem = f"is not included in the list: {', '.join(PARAMETER_TYPES)}"
+        raise ValidationFailed.field("parameter_type", problem)
+    return value
+
+
+def _parameter_text(raw: Any) -> str | None:
+    if raw is None or isinstance(raw, str):
+        return raw
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, list | dict):
+        return json.dumps(raw, sort_keys=True)
+    return str(raw)
+
+
+def typed_value(text: str | None, parameter_type: str) -> Any:
+    """Read a stored parameter value back in its type (the text when it does not parse)."""
+    if text is None or parameter_type == "string":
+        return text
+    try:
+        if parameter_type == "boolean":
+            return {"true": True, "false": False, "1": True, "0": False}[text.strip().lower()]
+        if parameter_type == "integer":
+            return int(text)
+        if parameter_type == "real":
+            return float(text)
+        if parameter_type in ("array", "hash", "json"):
+            return json.loads(text)
+    except (KeyError, ValueError):
+        return text
+    return text
+
+
+async def list_facts(session: AsyncSession, *, host: Host, request: PageRequest) -> Page:
+    """Return one page of a host's facts, searched by `name` (or `fact`) and `value`."""
+    where = compile_query(request.search, FACT_FIELDS) if (request.search or "").strip() else None
+    field, direction = request.sort()
+    column = {"name": HostFact.name, "fact": HostFact.name, "value": HostFact.value}.get(
+        field or "name")
+    if column is None:
+        raise BadRequest(f"Unknown order field '{field}': use name or value")
+    order = [column.desc() if direction == "DESC" else column.asc(), HostFact.id]
+    base = select(HostFact).where(HostFact.host_id == host.id)
+    return await fetch_page(session, base=base, request=request, where=where, order_by=order)
 
 
 def _flatten(facts: Mapping[str, Any], prefix: str = ""):

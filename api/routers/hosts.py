@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 from sqlalchemy import select
 
 from api.deps import PagingDep, ReaderDep, RuntimeDep, SessionDep
@@ -17,22 +19,29 @@ from rex.secrets import MASK
 
 router = APIRouter(tags=["hosts"])
 
+ShowHiddenQuery = Annotated[bool | None, Query(
+    description="Show the values of hidden parameters (needs edit_hosts; secrets stay masked)")]
 
-def render_parameter(param) -> dict:
-    """Render one host parameter; secret values are masked."""
-    value = MASK if param.name in hosts.SECRET_PARAMETERS and param.value else param.value
+
+def render_parameter(param, *, show_hidden: bool = False) -> dict:
+    """Render one host parameter in its type; secret ones always, hidden ones by default masked."""
+    value = hosts.typed_value(param.value, param.parameter_type)
+    if param.value and (param.name in hosts.SECRET_PARAMETERS or
+                        (param.hidden_value and not show_hidden)):
+        value = MASK
     return {
         "id": param.id,
         "name": param.name,
         "value": value,
-        "parameter_type": "string",
+        "parameter_type": param.parameter_type,
+        "hidden_value": param.hidden_value,
         "priority": 70,
         "created_at": timestamp(param.created_at),
         "updated_at": timestamp(param.updated_at),
     }
 
 
-def render_host(host: Host, *, detail: bool = True) -> dict:
+def render_host(host: Host, *, detail: bool = True, show_hidden: bool = False) -> dict:
     """Render a host as Foreman's index row (detail=False) or show body."""
     body = {
         "id": host.id,
@@ -50,11 +59,14 @@ def render_host(host: Host, *, detail: bool = True) -> dict:
         "organization_name": host.organization_name,
         "location_id": None,
         "location_name": host.location_name,
+        "managed": host.managed,
+        "build": host.build,
         "created_at": timestamp(host.created_at),
         "updated_at": timestamp(host.updated_at),
     }
     if detail:
-        body["parameters"] = [render_parameter(p) for p in host.parameters]
+        body["parameters"] = [render_parameter(p, show_hidden=show_hidden)
+                              for p in host.parameters]
     return body
 
 
@@ -77,8 +89,12 @@ async def index(session: ReaderDep, user: Allowed("view_hosts"), paging: PagingD
 
 
 @router.get("/hosts/{id}", summary="Show a host")
-async def show(id: str, session: ReaderDep, user: Allowed("view_hosts")) -> dict:
-    return render_host(await hosts.find_host(session, id, visible=user.scope("view_hosts")))
+async def show(id: str, session: ReaderDep, user: Allowed("view_hosts"),
+               show_hidden_parameters: ShowHiddenQuery = False) -> dict:
+    host = await hosts.find_host(session, id, visible=user.scope("view_hosts"))
+    # Who may change a host's parameters may read them; secret ones stay masked regardless.
+    reveal = bool(show_hidden_parameters) and user.grants.allows("edit_hosts")
+    return render_host(host, show_hidden=reveal)
 
 
 @router.post("/hosts", status_code=status.HTTP_201_CREATED, summary="Create a host")
@@ -120,14 +136,8 @@ async def upload_facts(body: FactsBody, session: SessionDep, user: Allowed("crea
 async def facts(
     id: str, session: ReaderDep, user: Allowed("view_hosts"), paging: PagingDep
 ) -> dict:
-    host = await hosts.find_host(session, id, facts=True, visible=user.scope("view_hosts"))
-    values = {f.name: f.value for f in host.facts}
-    return {
-        "total": len(values),
-        "subtotal": len(values),
-        "page": 1,
-        "per_page": len(values),
-        "search": None,
-        "sort": {"by": None, "order": None},
-        "results": {host.name: values},
-    }
+    host = await hosts.find_host(session, id, visible=user.scope("view_hosts"))
+    page = await hosts.list_facts(session, host=host, request=paging)
+    body = envelope(page, paging, lambda fact: fact)
+    body["results"] = {host.name: {fact.name: fact.value for fact in page.rows}}
+    return body
