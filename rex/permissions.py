@@ -67,6 +67,10 @@ PERMISSIONS: dict[str, str] = {
     "edit_filters": "Filter",
     "destroy_filters": "Filter",
     "view_audit_logs": "Audit",
+    "view_bookmarks": "Bookmark",
+    "create_bookmarks": "Bookmark",
+    "edit_bookmarks": "Bookmark",
+    "destroy_bookmarks": "Bookmark",
 }
 
 # Resource types whose filters may carry a search, and how that search becomes SQL.
@@ -75,12 +79,14 @@ SEARCHABLE: dict[str, Callable[[str], Any]] = {"Host": host_filter}
 _VIEWER = (
     "view_hosts", "view_job_templates", "view_job_invocations", "view_template_invocations",
     "view_remote_execution_features", "view_foreman_tasks", "view_recurring_logics",
-    "view_audit_logs",
+    "view_audit_logs", "view_bookmarks",
 )
 _REX_USER = (
     "view_hosts", "view_job_templates", "view_job_invocations", "create_job_invocations",
     "create_template_invocations", "view_template_invocations",
     "view_remote_execution_features", "view_foreman_tasks", "view_recurring_logics",
+    # their own bookmarks: saved host searches to target
+    "view_bookmarks", "create_bookmarks", "edit_bookmarks", "destroy_bookmarks",
 )
 _REX_MANAGER = (
     *_REX_USER, "cancel_job_invocations", "create_job_templates", "edit_job_templates",

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from rex.models import User
+from sqlalchemy import select
+
+from rex.models import Role, User, UserRole
 from rex.users import hash_password
 
 OTHER_PASSWORD = "other-user-pw"
 
 
-async def make_user(live, login: str) -> None:
-    """Add a plain (non-admin) user straight to the database."""
+async def make_user(live, login: str, role: str | None = "Remote Execution User") -> None:
+    """Add a plain (non-admin) user with one built-in role straight to the database."""
     async with live.runtime.db.unit_of_work() as session:
-        session.add(User(login=login, password_hash=hash_password(OTHER_PASSWORD)))
+        user = User(login=login, password_hash=hash_password(OTHER_PASSWORD))
+        session.add(user)
+        await session.flush()
+        if role is not None:
+            role_id = await session.scalar(select(Role.id).where(Role.name == role))
+            session.add(UserRole(user_id=user.id, role_id=role_id))
 
 
 async def make_bookmark(api, **attrs) -> dict:
@@ -91,3 +98,17 @@ async def test_private_bookmarks_are_their_owners_and_only_owners_change_them(li
         assert own.status_code == 201
     names = [b["name"] for b in (await api.get("/api/bookmarks")).json()["results"]]
     assert names == ["mine", "ours", "theirs"]  # an admin sees every bookmark
+
+
+@pytest.mark.parametrize(("role", "view", "create"), [
+    ("Viewer", 200, 403), ("Remote Execution User", 200, 201),
+    ("Remote Execution Manager", 200, 201), (None, 403, 403)])
+async def test_bookmark_permissions_by_role(live, api, role, view, create):
+    await make_user(live, "someone", role)
+    async with live.client_as("someone", OTHER_PASSWORD) as client:
+        assert (await client.get("/api/bookmarks")).status_code == view
+        made = await client.post("/api/bookmarks", json={"bookmark": {
+            "name": "b", "query": "name ~ b*", "controller": "hosts"}})
+        assert made.status_code == create
+        if create == 403:
+            assert made.json()["error"]["missing_permissions"] == ["create_bookmarks"]
