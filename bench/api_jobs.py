@@ -88,8 +88,9 @@ class RexServer:
         command = [str(self.rex), "serve", "--port", str(self.port)]
         if not worker:
             command.append("--no-worker")
-        self.proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+        self.log = self.data / "rex-serve.log"
+        with self.log.open("wb") as log:  # a file, not a pipe nobody reads: it never fills up
+            self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         self.client = httpx.AsyncClient(base_url=self.url, auth=("admin", PASSWORD), timeout=600)
 
     async def ready(self) -> None:
@@ -100,7 +101,7 @@ class RexServer:
             except httpx.TransportError:
                 pass
             if self.proc.poll() is not None:
-                raise SystemExit(f"rex serve exited: {self.proc.stderr.read().decode()[-2000:]}")
+                raise SystemExit(f"rex serve exited: {self.log.read_text()[-2000:]}")
             await asyncio.sleep(0.1)
         raise SystemExit("rex serve did not answer")
 
@@ -119,6 +120,10 @@ class RexServer:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        errors = [line for line in self.log.read_text(errors="replace").splitlines()
+                  if "Traceback" in line or "ERROR" in line]
+        if errors:
+            print(f"rex serve logged {len(errors)} error lines, e.g. {errors[0]}", file=sys.stderr)
         shutil.rmtree(self.data, ignore_errors=True)
 
 
@@ -148,7 +153,7 @@ async def run_job(api: httpx.AsyncClient, query: str, command: str = "true") -> 
                              params={"include_hosts": "false"})).json()
         if job["status_label"] not in ("queued", "running"):
             return time.perf_counter() - start, job
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.25)
 
 
 def insert_closed_hosts(url: str, count: int) -> None:

@@ -299,25 +299,32 @@ class Worker:
             await finish_job_if_done(session, job_id=job_id, now=self.runtime.clock())
 
     async def _housekeeping(self) -> None:
+        """Watch for cancels every poll interval; renew leases every third of a lease."""
         beat = max(self.settings.lease_seconds / 3, 0.05)
+        last_beat = time.monotonic()
         while True:
             await asyncio.sleep(min(beat, self.settings.poll_interval))
+            due = time.monotonic() - last_beat >= beat
             try:
-                await self._heartbeat_and_cancels()
+                await self._heartbeat_and_cancels(renew=due)
             except Exception:
                 log.exception("worker housekeeping failed")
+            else:
+                last_beat = time.monotonic() if due else last_beat
 
-    async def _heartbeat_and_cancels(self) -> None:
+    async def _heartbeat_and_cancels(self, *, renew: bool) -> None:
         if not self.inflight:
             return
         ids = list(self.inflight)
         lease = self.runtime.clock() + timedelta(seconds=self.settings.lease_seconds)
         async with self.runtime.db.unit_of_work() as session:
-            await session.execute(
-                update(HostRun)
-                .where(HostRun.id.in_(ids), HostRun.state == "running", HostRun.worker == self.name)
-                .values(lease_until=lease)
-            )
+            if renew:
+                await session.execute(
+                    update(HostRun)
+                    .where(HostRun.id.in_(ids), HostRun.state == "running",
+                           HostRun.worker == self.name)
+                    .values(lease_until=lease)
+                )
             rows = (
                 await session.execute(
                     select(HostRun.id, JobInvocation.cancel_requested_by, JobInvocation.cancel_force)

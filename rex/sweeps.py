@@ -77,26 +77,30 @@ async def _missed_window(session: AsyncSession, job: JobInvocation, now: datetim
 
 async def expire_pickups(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
     """Fail queued host runs that no worker started within time_to_pickup."""
-    rows = (
+    jobs = (
         await session.execute(
-            select(HostRun, JobInvocation.time_to_pickup)
-            .join(JobInvocation, JobInvocation.id == HostRun.job_invocation_id)
-            .where(HostRun.state == "queued", JobInvocation.state.in_(("planned", "running")))
-            .with_for_update(skip_locked=True, of=HostRun)
+            select(JobInvocation.id, JobInvocation.time_to_pickup)
+            .where(JobInvocation.state.in_(("planned", "running")))
         )
     ).all()
     expired = 0
-    touched: set[int] = set()
-    for run, limit in rows:
-        if run.queued_at + timedelta(seconds=limit or settings.time_to_pickup) > now:
-            continue
-        await end_run(session, run, result="error", kind="pickup",
-                      message="The job was not picked up in time", now=now)
-        touched.add(run.job_invocation_id)
-        expired += 1
-    await session.flush()
-    for job_id in touched:
-        await finish_job_if_done(session, job_id=job_id, now=now)
+    for job_id, limit in jobs:
+        cutoff = now - timedelta(seconds=limit or settings.time_to_pickup)
+        runs = (
+            await session.scalars(
+                select(HostRun)
+                .where(HostRun.job_invocation_id == job_id, HostRun.state == "queued",
+                       HostRun.queued_at < cutoff)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for run in runs:
+            await end_run(session, run, result="error", kind="pickup",
+                          message="The job was not picked up in time", now=now)
+        if runs:
+            expired += len(runs)
+            await session.flush()
+            await finish_job_if_done(session, job_id=job_id, now=now)
     return expired
 
 
