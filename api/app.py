@@ -13,15 +13,18 @@ from api.errors import error_body, install_error_handlers
 from api.middleware import ChecksumHeader, JsonBodyQuery
 from api.routers import (
     apidoc,
+    audits,
     bookmarks,
     hosts,
     job_invocations,
     job_outputs,
     job_templates,
     recurring_logics,
+    roles,
     ssh_keys,
     status,
     tasks,
+    users,
 )
 from rex import __version__
 from rex.config import Settings
@@ -39,6 +42,9 @@ ROUTERS: list[APIRouter] = [
     job_templates.router,
     ssh_keys.router,
     bookmarks.router,
+    users.router,
+    roles.router,
+    audits.router,
 ]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError
+from rex.audits import Actor
 from rex.auth import LoginThrottled
 from rex.models import PersonalAccessToken, User
 from rex.paging import PageRequest
@@ -36,10 +37,20 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    """Yield a session whose work is committed when the request succeeds."""
+async def get_session(runtime: RuntimeDep, request: Request) -> AsyncIterator[AsyncSession]:
+    """Yield a session whose work is committed when the request succeeds, audited as its user's."""
     async with runtime.db.unit_of_work() as session:
+        session.info["actor"] = lambda: _actor(request)
         yield session
+
+
+def _actor(request: Request) -> Actor | None:
+    """Return who the request acts as, once authentication has run (None before)."""
+    user = getattr(request.state, "user", None)
+    if user is None:
+        return None
+    address = request.client.host if request.client else None
+    return Actor(user_id=user.id, user_name=user.login, remote_address=address)
 
 
 async def get_reader(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:

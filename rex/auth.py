@@ -76,8 +76,12 @@ class LoginThrottle:
         self._failures[login] = (count, self.clock())
         while len(self._failures) > self.max_logins:
             self._failures.popitem(last=False)
-        log.warning("failed login for %r (%d in a row); next attempt allowed in %.0f s",
-                    login[:100], count, self.delay(count))
+        delay = self.delay(count)
+        if delay:
+            log.warning("failed login for %r (%d in a row): further attempts refused for %.0f s",
+                        login[:100], count, delay)
+        else:
+            log.warning("failed login for %r (%d in a row)", login[:100], count)
 
     def succeeded(self, login: str) -> None:
         """Forget the failures of `login`."""

@@ -17,10 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rex.errors import NotFound, ValidationFailed
 from rex.models import PersonalAccessToken, User
+from rex.paging import Page, PageRequest, fetch_page
+from search import FieldRegistry, IntegerField, TextField, compile_query
 
 __all__ = ["find_token", "issue_token", "list_tokens", "parse_token", "revoke_token", "verify_token"]
 
 PREFIX = "rex_"
+TOKEN_FIELDS = FieldRegistry({
+    "name": TextField(column=PersonalAccessToken.name),
+    "id": IntegerField(column=PersonalAccessToken.id),
+})  # fmt: skip
 _TOKEN = re.compile(r"rex_(\d{1,12})_([A-Za-z0-9_-]{20,100})")
 
 
@@ -54,10 +60,12 @@ async def issue_token(
     return token, full
 
 
-async def list_tokens(session: AsyncSession, *, user: User) -> list[PersonalAccessToken]:
-    """Return the user's tokens, newest first."""
-    stmt = select(PersonalAccessToken).where(PersonalAccessToken.user_id == user.id)
-    return list((await session.scalars(stmt.order_by(PersonalAccessToken.id.desc()))).all())
+async def list_tokens(session: AsyncSession, *, user: User, request: PageRequest) -> Page:
+    """Return one page of the user's tokens, newest first, searched on name and id."""
+    base = select(PersonalAccessToken).where(PersonalAccessToken.user_id == user.id)
+    where = compile_query(request.search, TOKEN_FIELDS) if request.search else None
+    return await fetch_page(session, base=base, request=request, where=where,
+                            order_by=[PersonalAccessToken.id.desc()])
 
 
 async def find_token(session: AsyncSession, *, user: User, ref: str) -> PersonalAccessToken:

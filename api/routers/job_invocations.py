@@ -13,9 +13,9 @@ from api.render import envelope, timestamp
 from api.routers.recurring_logics import render_logic
 from api.schemas import CancelIn, JobInvocationBody, JobInvocationIn, RerunIn
 from api.views import host_job_status, input_values, render_job
-from rex import invocations, jobs
+from rex import audits, invocations, jobs
 from rex.errors import NotFound, ValidationFailed
-from rex.models import Host, HostRun, JobInvocation, RecurringLogic
+from rex.models import Bookmark, Host, HostRun, JobInvocation, RecurringLogic
 from rex.paging import fetch_page
 from rex.times import parse_time
 
@@ -35,8 +35,8 @@ async def job_body(session, runtime, job: JobInvocation, *, include_hosts: bool,
                       default_effective_user=runtime.settings.effective_user)
     body.update(await _mode(session, job))
     targeting = {
-        "bookmark_id": None,
-        "bookmark_name": None,
+        "bookmark_id": job.bookmark_id,
+        "bookmark_name": await _bookmark_name(session, job),
         "search_query": job.search_query,
         "targeting_type": job.targeting_type,
         "user_id": job.user_id,
@@ -69,6 +69,12 @@ async def job_body(session, runtime, job: JobInvocation, *, include_hosts: bool,
     body["job_organization"] = None
     body["job_location"] = None
     return body
+
+
+async def _bookmark_name(session, job: JobInvocation) -> str | None:
+    if job.bookmark_id is None:
+        return None
+    return await session.scalar(select(Bookmark.name).where(Bookmark.id == job.bookmark_id))
 
 
 def _host_entry(run: HostRun, job: JobInvocation, host_status: bool) -> dict:
@@ -197,6 +203,7 @@ async def create(body: JobInvocationBody, session: SessionDep, runtime: RuntimeD
         session, vault=runtime.vault, settings=runtime.settings, user=user.user,
         req=to_request(body.job_invocation, now), now=now,
     )
+    await audits.record_job(session, action="create", job=job)
     later.add_task(runtime.notify_work)
     return await job_body(session, runtime, job, include_hosts=include_hosts is not False,
                           host_status=False)
@@ -211,6 +218,8 @@ async def cancel(id: str, session: SessionDep, runtime: RuntimeDep,
     now = runtime.clock()
     force = force if force is not None else bool(body and body.force)
     search = search or (body.search if body else None)
+    await audits.record_job(session, action="cancel", job=job, force=bool(force),
+                            cancel_search=search)
     if search:
         return await _cancel_hosts(session, runtime, job, search, user.login, bool(force))
     await jobs.cancel_job(session, job=job, by=user.login, force=bool(force), now=now)
@@ -248,5 +257,7 @@ async def rerun(id: str, session: SessionDep, runtime: RuntimeDep,
     except jobs.RerunWithoutTemplate as exc:
         raise NotFound(exc.message) from exc
     new = await invocations.find_invocation(session, new.id)
+    await audits.record_job(session, action="rerun", job=new, rerun_of=job.id,
+                            failed_only=bool(failed_only), succeeded_only=bool(succeeded_only))
     later.add_task(runtime.notify_work)
     return await job_body(session, runtime, new, include_hosts=False, host_status=False)
