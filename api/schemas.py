@@ -102,7 +102,9 @@ class JobInvocationIn(BaseModel):
     host_ids: list[int | str] | str | None = Field(
         default=None, description="Host ids or names (or a search query)"
     )
-    bookmark_id: int | None = Field(default=None, description="Bookmark id (not supported yet)")
+    bookmark_id: int | None = Field(
+        default=None, description="Target the query of this bookmark (not with search_query)"
+    )
     randomized_ordering: bool = Field(default=False, description="Run hosts in random order")
     inputs: dict[str, Any] = Field(default_factory=dict, description="Template input values")
     ssh: SshIn | None = Field(default=None, description="Effective user and its password")

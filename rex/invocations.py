@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from rex.bookmarks import targeting_query
 from rex.config import Settings
 from rex.errors import NotFound, ValidationFailed
 from rex.models import (
+    Bookmark,
     HostRun,
     JobInvocation,
     JobInvocationInput,
@@ -143,9 +145,12 @@ def _positive(name: str, value: int | None) -> None:
         raise ValidationFailed.field(name, "must be greater than 0")
 
 
-async def _search_query(session: AsyncSession, req: InvocationRequest) -> str:
+async def _search_query(session: AsyncSession, req: InvocationRequest, user: User) -> str:
     if req.bookmark_id is not None:
-        raise ValidationFailed.field("bookmark_id", "is not supported yet: use search_query")
+        if req.search_query is not None and req.search_query.strip():
+            raise ValidationFailed.field("bookmark_id", "Cannot specify both bookmark_id and "
+                                         "search_query")
+        return await targeting_query(session, bookmark_id=req.bookmark_id, user=user)
     if req.search_query is not None and req.search_query.strip():
         return req.search_query
     if req.host_ids:
@@ -171,7 +176,7 @@ async def create_invocation(
     for name in ("concurrency_level", "execution_timeout_interval", "time_to_pickup"):
         _positive(name, getattr(req, name))
     template, feature = await _template_for(session, req)
-    query = await _search_query(session, req)
+    query = await _search_query(session, req, user)
     values = _input_values(template, req.inputs)
     hidden = {i.name for i in template.inputs if i.hidden_value}
     logic, start_at = None, req.start_at
@@ -190,6 +195,7 @@ async def create_invocation(
         user_id=user.id,
         targeting_type="static_query" if feature else req.targeting_type,
         search_query=query,
+        bookmark_id=req.bookmark_id,
         randomized_ordering=req.randomized_ordering,
         ssh_user=req.ssh_user,
         effective_user=_effective_user(template, req, user),
@@ -236,6 +242,10 @@ async def plan_hosts(session: AsyncSession, *, job: JobInvocation, now: datetime
 
     Only hosts the job's user may see count: the others are left out silently, as in Foreman.
     """
+    if job.targeting_type == "dynamic_query" and job.bookmark_id is not None:
+        bookmark = await session.get(Bookmark, job.bookmark_id)  # re-read at every run
+        if bookmark is not None:
+            job.search_query = bookmark.query
     visible = await host_scope(session, job.user_id)
     hosts = await resolve_hosts(
         session, job.search_query, randomized=job.randomized_ordering, visible=visible

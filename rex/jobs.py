@@ -161,7 +161,7 @@ _COPIED = (
     "description", "description_format", "job_category", "template_id", "template_name",
     "feature", "targeting_type", "randomized_ordering", "ssh_user", "effective_user",
     "password", "key_passphrase", "effective_user_password", "concurrency_level",
-    "execution_timeout_interval", "time_to_pickup",
+    "execution_timeout_interval", "time_to_pickup", "bookmark_id",
 )
 
 

@@ -112,3 +112,60 @@ async def test_bookmark_permissions_by_role(live, api, role, view, create):
         assert made.status_code == create
         if create == 403:
             assert made.json()["error"]["missing_permissions"] == ["create_bookmarks"]
+
+
+async def create_job(client, **fields) -> dict:
+    """Create a "Run Command - Script Default" job; return the response."""
+    body = {"feature": "run_script", "inputs": {"command": "true"}, **fields}
+    return await client.post("/api/job_invocations", json={"job_invocation": body})
+
+
+async def test_a_job_targets_a_bookmarks_query(api):
+    for name in ("web1.example.com", "web2.example.com", "db1.example.com"):
+        await api.post("/api/hosts", json={"host": {"name": name}})
+    bookmark = await make_bookmark(api, name="webs", query="name ~ web*")
+    response = await create_job(api, bookmark_id=bookmark["id"])
+    assert response.status_code == 201, response.text
+    targeting = response.json()["targeting"]
+    assert (targeting["bookmark_id"], targeting["bookmark_name"]) == (bookmark["id"], "webs")
+    assert targeting["search_query"] == "name ~ web*"
+    assert sorted(h["name"] for h in targeting["hosts"]) == ["web1.example.com",
+                                                             "web2.example.com"]
+
+
+async def test_a_dynamic_job_rereads_its_bookmark_at_each_run(api):
+    for name in ("web1.example.com", "db1.example.com"):
+        await api.post("/api/hosts", json={"host": {"name": name}})
+    bookmark = await make_bookmark(api, name="moving", query="name ~ web*")
+    body = {"job_template_id": (await api.get("/api/job_templates", params={
+        "search": 'name = "Run Command - Script Default"'})).json()["results"][0]["id"],
+        "targeting_type": "dynamic_query", "bookmark_id": bookmark["id"],
+        "inputs": {"command": "true"}}
+    job = (await api.post("/api/job_invocations", json={"job_invocation": body})).json()
+    assert [h["name"] for h in job["targeting"]["hosts"]] == ["web1.example.com"]
+    await api.put(f"/api/bookmarks/{bookmark['id']}", json={"query": "name ~ db*"})
+    rerun = await api.post(f"/api/job_invocations/{job['id']}/rerun", json={})
+    assert rerun.status_code == 201, rerun.text
+    shown = (await api.get(f"/api/job_invocations/{rerun.json()['id']}")).json()
+    assert [h["name"] for h in shown["targeting"]["hosts"]] == ["db1.example.com"]
+    assert shown["targeting"]["bookmark_id"] == bookmark["id"]
+
+
+async def test_bookmarks_a_job_may_not_target_are_422_and_no_job_is_made(live, api):
+    await api.post("/api/hosts", json={"host": {"name": "web1.example.com"}})
+    private = await make_bookmark(api, name="mine", public=False)
+    jobs_bookmark = await make_bookmark(api, name="failed", controller="job_invocations",
+                                        query="status = failed", public=True)
+    both = await create_job(api, bookmark_id=private["id"], search_query="name ~ x")
+    assert both.status_code == 422
+    assert "Cannot specify both" in both.json()["error"]["message"]
+    for bookmark_id in (9999, jobs_bookmark["id"]):
+        response = await create_job(api, bookmark_id=bookmark_id)
+        assert response.status_code == 422
+        assert response.json()["error"]["errors"] == {
+            "bookmark_id": [f"bookmark {bookmark_id} was not found"]}
+    await make_user(live, "other")
+    async with live.client_as("other", OTHER_PASSWORD) as other:
+        response = await create_job(other, bookmark_id=private["id"])
+        assert response.status_code == 422
+    assert (await api.get("/api/job_invocations")).json()["total"] == 0
