@@ -114,8 +114,10 @@ def task_state(run: HostRun) -> str:
 
 def render_task(*, task_id: str, label: str, state: str, result: str, progress: float,
                 started_at, ended_at, action: str, username: str | None = None,
-                parent_task_id: str | None = None) -> dict:
-    """Render a foreman-tasks task."""
+                parent_task_id: str | None = None, task_input: dict | None = None,
+                task_output: dict | None = None, errors: list[str] | None = None,
+                humanized_input: list | None = None) -> dict:
+    """Render a foreman-tasks task; `humanized.errors` says why it did not succeed."""
     return {
         "id": task_id,
         "label": label,
@@ -124,15 +126,22 @@ def render_task(*, task_id: str, label: str, state: str, result: str, progress: 
         "username": username,
         "started_at": timestamp(started_at),
         "ended_at": timestamp(ended_at),
-        "duration": None,
+        "duration": _duration(started_at, ended_at),
         "state": state,
         "result": result,
         "progress": progress,
-        "input": {},
-        "output": {},
-        "humanized": {"action": action, "input": "", "output": "", "errors": []},
+        "input": task_input or {},
+        "output": task_output or {},
+        "humanized": {"action": action.split(":")[0], "input": humanized_input or [],
+                      "output": "", "errors": errors or []},
         "cli_example": None,
         "start_at": timestamp(started_at),
         "available_actions": {"cancellable": state not in ("stopped",), "resumable": False},
         "parent_task_id": parent_task_id,
     }
+
+
+def _duration(started_at, ended_at) -> str | None:
+    if started_at is None or ended_at is None:
+        return None
+    return f"{(ended_at - started_at).total_seconds():.3f}"

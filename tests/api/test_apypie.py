@@ -49,6 +49,8 @@ async def test_apypie_calls_resources_and_actions_and_nothing_is_dropped(live, t
     host, job = await asyncio.to_thread(create_job, api)
     assert host["parameters"][0]["name"] == "role"
     assert isinstance(job["id"], int) and job["task"]["id"] == job["dynflow_task"]["id"]
+    assert set(job["task"]) >= {"id", "state"}
+    assert not {"action", "state", "started_at"} <= set(job)  # else clients wait on it as a task
     assert job["targeting"]["search_query"] == "name = web1.example.com"
     assert job["execution_timeout_interval"] == 30
     assert job["description"] == "apypie echo from apypie"
