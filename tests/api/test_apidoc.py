@@ -135,7 +135,7 @@ def test_nested_models_are_documented_as_hashes_and_arrays_with_their_params():
     job = next(p for p in method("job_invocations", "create")["params"]
                if p["name"] == "job_invocation")
     types = {p["name"]: p["expected_type"] for p in job["params"]}
-    assert types["inputs"] == "hash" and types["ssh"] == "hash" and types["search_query"] == "string"
+    assert (types["inputs"], types["ssh"], types["search_query"]) == ("hash", "hash", "string")
     assert types["concurrency_control"] == "hash" and types["host_ids"] == "array"
 
 

@@ -80,7 +80,8 @@ async def test_a_new_route_changes_the_checksum_and_apypie_reloads_its_cache(liv
     old = foreman_api(live.url, cache)
     await asyncio.to_thread(call_status, old)
     assert "widgets" not in old.resources
-    newer = await start_server(apikit.test_settings(tmp_path / "newer", db_url), customize=add_widgets)
+    newer = await start_server(apikit.test_settings(tmp_path / "newer", db_url),
+                               customize=add_widgets)
     try:
         before = (await live.client.get("/api/status")).headers["apipie-checksum"]
         after = (await newer.client.get("/api/status")).headers["apipie-checksum"]

@@ -30,7 +30,8 @@ async def finish(live, job_id: int, results: list[str]) -> None:
         runs = (await session.scalars(select(HostRun).where(HostRun.job_invocation_id == job_id)
                                       .order_by(HostRun.position))).all()
         for run, result in zip(runs, results, strict=True):
-            run.state, run.result, run.exit_status = "finished", result, 0 if result == "success" else 3
+            run.state, run.result = "finished", result
+            run.exit_status = 0 if result == "success" else 3
         job_result = "success" if set(results) == {"success"} else "warning"
         await session.execute(update(JobInvocation).where(JobInvocation.id == job_id).values(
             state="stopped", result=job_result, started_at=JobInvocation.created_at,

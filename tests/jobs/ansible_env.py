@@ -33,7 +33,8 @@ def _ready(venv: Path) -> bool:
 def _install(venv: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", "--clear", venv], check=True,
                    capture_output=True)
-    pip = [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [venv / "bin" / "python", "-m", "pip", "install", "--quiet",
+           "--disable-pip-version-check"]
     subprocess.run([*pip, f"ansible=={ANSIBLE_VERSION}", "requests"], check=True,
                    capture_output=True, timeout=900)
 

@@ -116,8 +116,8 @@ def run_playbook(venv: Path, workdir: Path, book: Path, url: str, second: bool):
     command = [str(venv / "bin" / "ansible-playbook"), "-i", "localhost,", "-c", "local",
                "-e", f"ansible_python_interpreter={venv / 'bin' / 'python'}", "-e", extra,
                str(book)]
-    return subprocess.run(command, check=False, env=env, cwd=workdir, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(command, check=False, env=env, cwd=workdir, capture_output=True,
+                          text=True, timeout=300)
 
 
 def recap(output: str) -> dict[str, int]:
