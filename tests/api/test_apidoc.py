@@ -29,6 +29,8 @@ EXPECTED = {
     "foreman_tasks": {"index", "show"},
     "recurring_logics": {"index", "show"},
     "bookmarks": {"index", "show", "create", "update", "destroy"},
+    "users": {"index", "show", "create", "update", "destroy"},
+    "roles": {"index", "show", "create", "update", "destroy"},
 }
 BODIES = {
     ("hosts", "host"): HostIn,
