@@ -265,8 +265,11 @@ def _path_description(name: str, resource: str) -> str:
 
 def _model(annotation: Any) -> type[BaseModel] | None:
     members = _members(annotation)
-    models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
-    return models[0] if len(models) == 1 and len(members) == 1 else None
+    return members[0] if len(members) == 1 and _is_model(members[0]) else None
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
 
 
 def _members(annotation: Any) -> list[Any]:
@@ -282,18 +285,16 @@ def _expected_type(annotation: Any) -> tuple[str, bool, type[BaseModel] | None]:
     allow_nil = get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(
         annotation)
     members = _members(annotation)
-    origins = [get_origin(m) or m for m in members]
-    if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
+    if len(members) == 1 and _is_model(members[0]):
         return "hash", allow_nil, members[0]
-    containers = [o for o in origins if o in (list, tuple, dict)]
-    if len(containers) == 1 and containers[0] is dict:
-        return "hash", allow_nil, None
-    if len(containers) == 1:  # a list; any JSON value (list or dict) reads as its scalar type
-        items = _members(get_args(members[origins.index(containers[0])])[0]) if get_args(
-            members[origins.index(containers[0])]) else []
-        nested = items[0] if len(items) == 1 and isinstance(items[0], type) and issubclass(
-            items[0], BaseModel) else None
-        return "array", allow_nil, nested
+    origins = [get_origin(m) or m for m in members]
+    containers = [(o, m) for o, m in zip(origins, members, strict=True) if o in (list, tuple, dict)]
+    if len(containers) == 1:  # one container; any JSON value (list or dict) reads as a scalar
+        origin, member = containers[0]
+        if origin is dict:
+            return "hash", allow_nil, None
+        item = next(iter(get_args(member)), None)
+        return "array", allow_nil, item if _is_model(item) else None
     for kind, expected in ((str, "string"), (Literal, "string"), (bool, "boolean"),
                            (int, "numeric"), (float, "numeric")):
         if kind in origins:
