@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api.apidoc import current_apidoc
 from api.errors import error_body, install_error_handlers
+from api.limits import BodyLimit
 from api.middleware import ChecksumHeader, JsonBodyQuery
 from api.routers import (
     apidoc,
@@ -81,6 +82,7 @@ def create_app(
     app.include_router(apidoc.router)
     app.add_middleware(JsonBodyQuery)
     app.add_middleware(ChecksumHeader)
+    app.add_middleware(BodyLimit)
     return app
 
 

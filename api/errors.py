@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rex.errors import (
@@ -109,10 +110,43 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("configuration error: %s", exc)
         return _json(500, error_body(str(exc)))
 
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(RecursionError)
+    async def unstorable(request: Request, exc: Exception):
+        # The last net under input checks: a value the database or Python cannot hold.
+        log.warning("refused a value on %s %s: %s", request.method, request.url.path,
+                    _reason(exc))
+        message = f"Invalid value: {_reason(exc)}"
+        return _json(422, error_body(message, errors={"base": [message]},
+                                     full_messages=[message]))
+
+    @app.exception_handler(IntegrityError)
+    async def conflicting(request: Request, exc: IntegrityError):
+        log.warning("refused a conflicting change on %s %s", request.method, request.url.path)
+        message = "The change conflicts with existing data (a duplicate or a missing reference)"
+        return _json(422, error_body(message, errors={"base": [message]},
+                                     full_messages=[message]))
+
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _json(500, error_body(f"Internal error: {type(exc).__name__}"))
+
+
+def _reason(exc: Exception) -> str:
+    """Say what was wrong with a value without echoing it (or the SQL around it)."""
+    if isinstance(exc, RecursionError):
+        return "the input nests too deeply"
+    if isinstance(exc, OverflowError):
+        return "a number or time is out of range"
+    orig = getattr(exc, "orig", None)
+    primary = getattr(getattr(orig, "diag", None), "message_primary", None)
+    if primary:
+        return primary
+    if "NUL" in str(orig):
+        return "text must not contain NUL (0x00) characters"
+    return "a value cannot be stored"
 
 
 def _loc(error: dict) -> str:

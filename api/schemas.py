@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rex.refs import MAX_ID
+
 __all__ = ["FactsBody", "HostBody", "HostIn", "HostParameterIn", "wrapped"]
+
+
+# Integers stored in (or compared with) INTEGER columns: larger ones are a 422, not a 500.
+DbInt = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 
 
 def wrapped(key: str):
@@ -79,13 +85,13 @@ class SchedulingIn(BaseModel):
 
 class RecurrenceIn(BaseModel):
     cron_line: str | None = Field(default=None, description="Five-field cron line")
-    max_iteration: int | None = Field(default=None, description="Stop after this many runs")
+    max_iteration: DbInt | None = Field(default=None, description="Stop after this many runs")
     end_time: str | None = Field(default=None, description="No runs after this time")
     purpose: str | None = Field(default=None, description="Unique purpose of the recurrence")
 
 
 class ConcurrencyIn(BaseModel):
-    concurrency_level: int | None = Field(
+    concurrency_level: DbInt | None = Field(
         default=None, description="At most this many hosts of the job run at once"
     )
 
@@ -102,7 +108,7 @@ class JobInvocationIn(BaseModel):
     host_ids: list[int | str] | str | None = Field(
         default=None, description="Host ids or names (or a search query)"
     )
-    bookmark_id: int | None = Field(
+    bookmark_id: DbInt | None = Field(
         default=None, description="Target the query of this bookmark (not with search_query)"
     )
     randomized_ordering: bool = Field(default=False, description="Run hosts in random order")
@@ -112,10 +118,10 @@ class JobInvocationIn(BaseModel):
     password: str | None = Field(default=None, description="SSH password (secret)")
     key_passphrase: str | None = Field(default=None, description="SSH key passphrase (secret)")
     concurrency_control: ConcurrencyIn | None = Field(default=None, description="Concurrency")
-    execution_timeout_interval: int | None = Field(
+    execution_timeout_interval: DbInt | None = Field(
         default=None, description="Seconds before a host's run is stopped"
     )
-    time_to_pickup: int | None = Field(
+    time_to_pickup: DbInt | None = Field(
         default=None, description="Seconds a host may wait for a worker before it fails"
     )
     description_format: str | None = Field(default=None, description="Job description format")
@@ -155,7 +161,7 @@ class EffectiveUserIn(BaseModel):
 class TemplateInputIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: int | None = Field(default=None, description="Id of an existing input (update)")
+    id: DbInt | None = Field(default=None, description="Id of an existing input (update)")
     name: str | None = Field(default=None, description="Input name", max_length=255)
     input_type: str | None = Field(default=None, description="user, fact or variable")
     fact_name: str | None = Field(default=None, description="Fact of a fact input")
@@ -184,7 +190,7 @@ class JobTemplateIn(BaseModel):
     provider_type: str | None = Field(default=None, description="SSH or script")
     snippet: bool | None = Field(default=None, description="Is a snippet")
     locked: bool | None = Field(default=None, description="Locked against changes")
-    execution_timeout_interval: int | None = Field(default=None, description="Timeout (s)")
+    execution_timeout_interval: DbInt | None = Field(default=None, description="Timeout (s)")
     effective_user_attributes: EffectiveUserIn | None = Field(default=None,
                                                               description="Effective user")
     template_inputs_attributes: list[TemplateInputIn] | None = Field(
@@ -223,7 +229,7 @@ class CloneBody(BaseModel):
 
 
 class FeatureIn(BaseModel):
-    job_template_id: int | None = Field(default=None, description="Template the feature runs")
+    job_template_id: DbInt | None = Field(default=None, description="Template the feature runs")
 
 
 class FeatureBody(BaseModel):

@@ -38,6 +38,7 @@ from rex.models import (
     utcnow,
 )
 from rex.paging import Page, PageRequest, fetch_page
+from rex.refs import as_id
 from rex.secrets import MASK
 from search import DateTimeField, FieldRegistry, IntegerField, TextField, compile_query
 
@@ -202,9 +203,7 @@ async def record_job(session: AsyncSession, *, action: str, job: JobInvocation,
 
 async def find_audit(session: AsyncSession, ref: str) -> Audit:
     """Return the audit row `ref`, or raise NotFound."""
-    found = None
-    if ref.isdigit() and len(ref) < 18:
-        found = await session.get(Audit, int(ref))
+    found = await session.get(Audit, as_id(ref)) if as_id(ref) is not None else None
     if found is None:
         raise NotFound(f"Resource audit not found by id '{ref[:100]}'")
     return found

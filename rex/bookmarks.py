@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rex.errors import BadRequest, NotFound, ValidationFailed
 from rex.models import Bookmark, User
 from rex.paging import Page, PageRequest, fetch_page
+from rex.refs import as_id
 from search import FieldRegistry, TextField, compile_query
 
 __all__ = [
@@ -48,7 +49,7 @@ def _visible(user: User) -> Any:
 async def find_bookmark(session: AsyncSession, ref: str | int, *, user: User) -> Bookmark:
     """Return the bookmark `ref` (id or name) the user may see, or raise NotFound."""
     text = str(ref)
-    cond = (Bookmark.id == int(text)) if text.isdigit() else (Bookmark.name == text)
+    cond = (Bookmark.id == as_id(text)) if as_id(text) is not None else (Bookmark.name == text)
     stmt = select(Bookmark).where(cond).order_by(Bookmark.id)
     visible = _visible(user)
     if visible is not None:
@@ -78,7 +79,9 @@ async def list_bookmarks(session: AsyncSession, *, request: PageRequest, user: U
     return await fetch_page(session, base=base, request=request, where=where, order_by=order)
 
 
-async def create_bookmark(session: AsyncSession, *, attrs: Mapping[str, Any], owner: User) -> Bookmark:
+async def create_bookmark(
+    session: AsyncSession, *, attrs: Mapping[str, Any], owner: User
+) -> Bookmark:
     """Create a bookmark owned by `owner`; every bad field is named in one 422."""
     values = {"public": False, **_values(attrs)}
     await _check(session, values, own_id=None)

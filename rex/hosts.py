@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from rex.errors import BadRequest, NotFound, ValidationFailed
 from rex.models import Host, HostFact, HostParameter, utcnow
 from rex.paging import Page, PageRequest, fetch_page
+from rex.refs import as_id
 from rex.secrets import Vault
 from search import FieldRegistry, TextField, compile_query
 
@@ -88,8 +89,8 @@ async def find_host(
         stmt = stmt.where(visible)
     text = str(ref)
     cond = Host.name == text
-    if text.isdigit() and int(text) < 2**31:
-        cond = (Host.id == int(text)) | cond
+    if as_id(text) is not None:
+        cond = (Host.id == as_id(text)) | cond
     host = (await session.scalars(stmt.where(cond).order_by(Host.id))).first()
     if host is None:
         raise NotFound(f"Resource host not found by id '{text[:100]}'")

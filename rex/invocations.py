@@ -27,6 +27,7 @@ from rex.models import (
 )
 from rex.permissions import host_scope
 from rex.recurring import new_logic
+from rex.refs import as_id
 from rex.rendering import describe
 from rex.secrets import Vault
 from rex.targeting import query_for_hosts, resolve_hosts
@@ -88,8 +89,8 @@ async def _template_for(session: AsyncSession, req: InvocationRequest) -> tuple[
         raise ValidationFailed.field("job_template_id", "must be given (or feature)")
     ref = str(req.job_template_id)
     cond = JobTemplate.name == ref
-    if ref.isdigit():
-        cond = JobTemplate.id == int(ref)
+    if as_id(ref) is not None:
+        cond = JobTemplate.id == as_id(ref)
     template = await session.scalar(stmt.where(cond))
     if template is None:
         raise NotFound(f"Template with id '{ref}' was not found")
@@ -273,10 +274,10 @@ async def find_invocation(session: AsyncSession, ref: str | int, *, bare: bool =
     """Return the job with id `ref`, or raise NotFound in Foreman's words."""
     text = str(ref)
     job = None
-    if text.isdigit():
+    if as_id(text) is not None:
         job = await session.scalar(
             select(JobInvocation)
-            .where(JobInvocation.id == int(text))
+            .where(JobInvocation.id == as_id(text))
             .options(selectinload(JobInvocation.inputs))
         )
     if job is None:

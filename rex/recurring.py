@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rex.errors import Conflict, NotFound, ValidationFailed
 from rex.models import HostRun, JobInvocation, JobInvocationInput, RecurringLogic
 from rex.recurrence import check_cron, next_run
+from rex.refs import as_id
 
 __all__ = [
     "cancel_logic",
@@ -130,7 +131,7 @@ async def _copy_static_hosts(session: AsyncSession, *, source: JobInvocation, ta
 async def find_logic(session: AsyncSession, ref: str | int) -> RecurringLogic:
     """Return the recurring logic with id `ref`, or raise NotFound."""
     text = str(ref)
-    logic = await session.get(RecurringLogic, int(text)) if text.isdigit() else None
+    logic = await session.get(RecurringLogic, as_id(text)) if as_id(text) is not None else None
     if logic is None:
         raise NotFound(f"Resource recurring_logic not found by id '{text}'")
     return logic

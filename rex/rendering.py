@@ -137,6 +137,8 @@ def check_syntax(source: str) -> None:
         raise ValidationFailed.field(
             "template", f"has a Jinja2 syntax error on line {exc.lineno}: {exc.message}"
         ) from exc
+    except RecursionError as exc:  # Jinja2's parser recurses once per nesting level
+        raise ValidationFailed.field("template", "nests expressions too deeply") from exc
 
 
 def _erb_problem(source: str) -> str:

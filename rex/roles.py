@@ -19,6 +19,7 @@ from rex.errors import NotFound, ValidationFailed
 from rex.models import Filter, Permission, Role
 from rex.paging import Page, PageRequest, fetch_page
 from rex.permissions import SEARCHABLE, Grants
+from rex.refs import as_id
 from search import FieldRegistry, IntegerField, SearchError, TextField, compile_query
 
 __all__ = [
@@ -61,8 +62,8 @@ PERMISSION_FIELDS = FieldRegistry({
 def _by_ref(id_column: Any, name_column: Any, ref: str | int) -> Any:
     text = str(ref)
     cond = name_column == text
-    if text.isdigit() and len(text) < 10:
-        cond = or_(id_column == int(text), cond)
+    if as_id(text) is not None:
+        cond = or_(id_column == as_id(text), cond)
     return cond
 
 
@@ -164,8 +165,8 @@ async def find_filter(session: AsyncSession, ref: str | int) -> Filter:
     """Return the filter with id `ref`, or raise NotFound."""
     text = str(ref)
     found = None
-    if text.isdigit() and len(text) < 10:
-        found = await session.scalar(_loaded_filter().where(Filter.id == int(text)))
+    if as_id(text) is not None:
+        found = await session.scalar(_loaded_filter().where(Filter.id == as_id(text)))
     if found is None:
         raise NotFound(f"Resource filter not found by id '{text[:100]}'")
     return found
@@ -178,7 +179,7 @@ async def list_filters(session: AsyncSession, *, request: PageRequest) -> Page:
 
 
 async def _permissions(session: AsyncSession, refs: list[int | str], errors: dict) -> list[Permission]:
-    ids = [int(r) for r in refs if str(r).isdigit() and len(str(r)) < 10]
+    ids = [as_id(r) for r in refs if as_id(r) is not None]
     names = [str(r) for r in refs]
     found = (await session.scalars(
         select(Permission).where(or_(Permission.id.in_(ids), Permission.name.in_(names)))

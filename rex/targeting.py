@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rex.errors import ValidationFailed
 from rex.host_search import host_filter
 from rex.models import Host
+from rex.refs import as_id
 
 __all__ = ["query_for_hosts", "resolve_hosts"]
 
@@ -32,7 +33,7 @@ def names_query(names: list[str]) -> str:
 async def query_for_hosts(session: AsyncSession, refs: list[str | int]) -> str:
     """Turn a list of host ids or names into `name ^ (...)`; unknown ones are a 422."""
     wanted = [str(r).strip() for r in refs if str(r).strip()]
-    ids = [int(r) for r in wanted if r.isdigit()]
+    ids = [as_id(r) for r in wanted if as_id(r) is not None]
     rows = (
         await session.execute(
             select(Host.id, Host.name).where(or_(Host.id.in_(ids), Host.name.in_(wanted)))

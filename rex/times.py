@@ -20,11 +20,14 @@ def parse_time(field: str, text: str | None) -> datetime | None:
     parsed = _parse(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     if parsed is None:
         raise ValidationFailed.field(
-            field, f"'{text}' is not a time (use ISO 8601, e.g. 2025-03-01T10:00:00+01:00)"
+            field, f"'{value[:100]}' is not a time (use ISO 8601, e.g. 2025-03-01T10:00:00+01:00)"
         )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+05:00 is before the first UTC day
+        raise ValidationFailed.field(field, f"'{value[:100]}' is out of range") from exc
 
 
 def _parse(value: str) -> datetime | None:

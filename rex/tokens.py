@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rex.errors import NotFound, ValidationFailed
 from rex.models import PersonalAccessToken, User
 from rex.paging import Page, PageRequest, fetch_page
+from rex.refs import as_id
 from search import FieldRegistry, IntegerField, TextField, compile_query
 
 __all__ = ["find_token", "issue_token", "list_tokens", "parse_token", "revoke_token", "verify_token"]
@@ -71,10 +72,10 @@ async def list_tokens(session: AsyncSession, *, user: User, request: PageRequest
 async def find_token(session: AsyncSession, *, user: User, ref: str) -> PersonalAccessToken:
     """Return the user's token `ref`, or raise NotFound."""
     token = None
-    if ref.isdigit() and len(ref) < 12:
+    if as_id(ref) is not None:
         token = await session.scalar(
             select(PersonalAccessToken).where(
-                PersonalAccessToken.id == int(ref), PersonalAccessToken.user_id == user.id
+                PersonalAccessToken.id == as_id(ref), PersonalAccessToken.user_id == user.id
             )
         )
     if token is None:

@@ -23,6 +23,7 @@ from rex.errors import AccessDenied, NotFound, ValidationFailed
 from rex.models import Role, User
 from rex.paging import Page, PageRequest, fetch_page
 from rex.permissions import Grants, load_grants, role_grants
+from rex.refs import as_id
 from search import FieldRegistry, IntegerField, TextField, compile_query
 
 __all__ = [
@@ -88,8 +89,8 @@ async def find_user(session: AsyncSession, ref: str | int) -> User:
     """Return the user with id or login `ref` (roles loaded), or raise NotFound."""
     text = str(ref)
     cond = User.login == text
-    if text.isdigit() and len(text) < 12:
-        cond = (User.id == int(text)) | cond
+    if as_id(text) is not None:
+        cond = (User.id == as_id(text)) | cond
     stmt = select(User).options(selectinload(User.roles)).where(cond).order_by(User.id)
     user = (await session.scalars(stmt)).first()
     if user is None:

@@ -18,6 +18,7 @@ from rex.errors import BadRequest, NotFound
 from rex.models import Host, HostRun, JobInvocation, OutputEvent
 from rex.outputs import read_lines
 from rex.paging import fetch_page
+from rex.refs import as_id
 
 router = APIRouter(tags=["job_invocations"])
 
@@ -36,8 +37,8 @@ def parse_since(raw: str | float | None) -> float | None:
 
 async def _run_for(session, job: JobInvocation, host_ref: str) -> HostRun:
     cond = HostRun.host_name == host_ref
-    if host_ref.isdigit():
-        cond = (HostRun.host_id == int(host_ref)) | cond
+    if as_id(host_ref) is not None:
+        cond = (HostRun.host_id == as_id(host_ref)) | cond
     run = await session.scalar(
         select(HostRun).where(HostRun.job_invocation_id == job.id, cond).order_by(HostRun.id)
     )
