@@ -12,6 +12,7 @@ from api.apidoc import current_apidoc
 from api.errors import error_body, install_error_handlers
 from api.limits import BodyLimit
 from api.middleware import ChecksumHeader, JsonBodyQuery
+from api.openapi import install_openapi
 from api.routers import (
     apidoc,
     audits,
@@ -83,6 +84,7 @@ def create_app(
     app.add_middleware(JsonBodyQuery)
     app.add_middleware(ChecksumHeader)
     app.add_middleware(BodyLimit)
+    install_openapi(app)
     return app
 
 

@@ -93,8 +93,10 @@ async def current_user(request: Request, runtime: RuntimeDep) -> User:
     try:
         async with runtime.db.reader() as session:
             identity = await runtime.authenticator.authenticate(session, login, secret, now=now)
-    except LoginThrottled as exc:
-        raise ApiError(429, str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after))})
+    except LoginThrottled as exc:  # a 401 like any refused login, saying when to retry
+        error = _unauthorized(str(exc))
+        error.headers = {**(error.headers or {}), "Retry-After": str(math.ceil(exc.retry_after))}
+        raise error from exc
     if identity is None:
         raise _unauthorized(f"Unable to authenticate user {(login or 'with token')[:100]}")
     if identity.user.disabled:

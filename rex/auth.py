@@ -2,10 +2,11 @@
 
 Successful password checks are remembered briefly (argon2 is slow on purpose and clients
 poll), keyed by the password's digest and trusted only while the stored hash is unchanged,
-so a password change anywhere ends them at once. Failed attempts are counted per login:
-after `free` failures in a row a login must wait (1 s, 2 s, 4 s ... capped) before each
-next attempt; attempts that come earlier are refused without checking the password, so
-parallel guessing gains nothing. Counters live in this process's memory.
+so a password change anywhere ends them at once. Failed logins are counted per login: after
+`free` failures in a row a login must wait (1 s, 2 s, 4 s ... capped) before each next
+attempt; attempts that come earlier are refused without checking the password, so parallel
+guessing gains nothing. Counters live in this process's memory. A Bearer token's 256 random
+bits leave nothing to guess: its failures are only logged.
 """
 
 from __future__ import annotations
@@ -109,13 +110,17 @@ class Authenticator:
         self, session: AsyncSession, login: str | None, secret: str, *, now: datetime
     ) -> Identity | None:
         """Return who `login` + `secret` (password or token; login None for Bearer) is, else None."""
-        key = login if login is not None else f"token {parse_token(secret)}"
-        self.throttle.check(key)
+        if login is None:  # a Bearer token: 256 random bits, nothing to guess
+            identity = await self._check(session, None, secret, now)
+            if identity is None:
+                log.warning("failed login with an unknown, revoked or expired token")
+            return identity
+        self.throttle.check(login)
         identity = await self._check(session, login, secret, now)
         if identity is None:
-            self.throttle.failed(key)
+            self.throttle.failed(login)
         else:
-            self.throttle.succeeded(key)
+            self.throttle.succeeded(login)
         return identity
 
     async def _check(self, session: AsyncSession, login: str | None, secret: str,
