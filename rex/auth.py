@@ -73,8 +73,10 @@ class LoginThrottle:
 
     def failed(self, login: str) -> None:
         """Count one more failure of `login` and log it."""
-        count = self._failures.pop(login, (0, 0.0))[0] + 1
-        self._failures[login] = (count, self.clock())
+        count, last = self._failures.pop(login, (0, 0.0))
+        now = self.clock()
+        count = 1 if now - last > self.forget_after else count + 1
+        self._failures[login] = (count, now)
         while len(self._failures) > self.max_logins:
             self._failures.popitem(last=False)
         delay = self.delay(count)
