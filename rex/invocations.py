@@ -239,14 +239,12 @@ async def create_invocation(
 
 
 async def plan_hosts(session: AsyncSession, *, job: JobInvocation, now: datetime, start: bool) -> None:
-    """Resolve the job's hosts into queued host runs; a job with no host ends at once.
-
-    Only hosts the job's user may see count: the others are left out silently, as in Foreman.
-    """
+    """Resolve the job's hosts into queued host runs; a job with no host ends at once."""
     if job.targeting_type == "dynamic_query" and job.bookmark_id is not None:
         bookmark = await session.get(Bookmark, job.bookmark_id)  # re-read at every run
         if bookmark is not None:
             job.search_query = bookmark.query
+    # Only hosts the job's user may see count; the others are left out silently, as in Foreman.
     visible = await host_scope(session, job.user_id)
     hosts = await resolve_hosts(
         session, job.search_query, randomized=job.randomized_ordering, visible=visible
