@@ -59,8 +59,11 @@ async def get_reader(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-ReaderDep = Annotated[AsyncSession, Depends(get_reader)]
+# scope="function": commit (or roll back) before the answer is sent, never after it. With
+# FastAPI's default the commit ran once the client already had its 201, so a failed commit
+# was a silent loss and a fast client could read what was not yet committed.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReaderDep = Annotated[AsyncSession, Depends(get_reader, scope="function")]
 
 
 def _credentials(request: Request) -> tuple[str | None, str] | None:
