@@ -470,7 +470,10 @@ async def delete_input(
     """Remove an input from `template`."""
     if template.locked:
         raise ValidationFailed(LOCKED_INPUT_DELETE)
-    template.inputs.remove(template_input)
+    if template_input in template.inputs:  # loaded by two queries: a concurrent add may miss one
+        template.inputs.remove(template_input)
+    else:
+        await session.delete(template_input)
     await session.flush()
 
 
