@@ -133,3 +133,28 @@ def test_login_throttle_doubles_the_wait_up_to_a_cap_and_forgets():
     now[0] = 1000.0
     throttle.failed("b")
     throttle.check("b")  # the old failures were forgotten: this is the first again
+
+
+async def test_seeding_is_idempotent_and_repairs_built_in_roles(tmp_path, db_url):
+    from sqlalchemy import delete, func, select
+
+    from rex.models import Filter, Permission, Role
+    from rex.runtime import open_runtime
+    from tests import apikit
+
+    settings = apikit.test_settings(tmp_path, db_url)
+    counts = []
+    for _ in range(2):
+        runtime = await open_runtime(settings)
+        async with runtime.db.unit_of_work() as session:
+            counts.append([await session.scalar(select(func.count()).select_from(model))
+                           for model in (Permission, Role, Filter)])
+            viewer = await session.scalar(select(Role.id).where(Role.name == "Viewer"))
+            await session.execute(delete(Filter).where(Filter.role_id == viewer))
+        await runtime.close()
+    assert counts[0] == counts[1] == [len(PERMISSIONS), len(BUILTIN_ROLES), counts[0][2]]
+    runtime = await open_runtime(settings)
+    async with runtime.db.reader() as session:
+        restored = await session.scalar(select(func.count()).select_from(Filter))
+    await runtime.close()
+    assert restored == counts[0][2]
