@@ -16,13 +16,10 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
-
-from bench.api_jobs import FLEET
 from rex.db import Database
-from rex.migrate import sync_url, upgrade
-from rex.models import HostRun, JobInvocation, utcnow
 from rex.outputs import HostSink, OutputWriter
+
+FLEET = Path(os.environ.get("FLEET", "/tmp/rex-engine-fleet"))
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/rex_bench_engine"
@@ -39,6 +36,10 @@ def _prepare_sqlite() -> str:
 
 
 def _prepare_postgres() -> str:
+    from sqlalchemy import create_engine, text
+
+    from rex.migrate import sync_url
+
     engine = create_engine(sync_url(PG_ADMIN), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("DROP DATABASE IF EXISTS rex_bench_engine"))
@@ -49,6 +50,12 @@ def _prepare_postgres() -> str:
 
 def prepare(name: str) -> dict:
     """Make a migrated database with one running job and a host run per fleet host."""
+    # Imported here: the timed process only opens the database, it never migrates.
+    from sqlalchemy import create_engine, insert
+
+    from rex.migrate import sync_url, upgrade
+    from rex.models import HostRun, JobInvocation, utcnow
+
     url = {"sqlite": _prepare_sqlite, "postgres": _prepare_postgres}[name]()
     upgrade(url)
     hosts = sum(1 for line in (FLEET / "hosts.txt").read_text().splitlines() if line.strip())
