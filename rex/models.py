@@ -290,9 +290,35 @@ class JobInvocation(Timestamps, Base):
         ForeignKey("recurring_logics.id", ondelete="SET NULL"), index=True
     )
     iteration: Mapped[int | None] = mapped_column(Integer)
+    # A plain job's invocation (POST /api/jobs): the script runs as written, no template.
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    script: Mapped[str | None] = mapped_column(Text)
+    runtime: Mapped[str | None] = mapped_column(String(16))
 
     inputs: Mapped[list[JobInvocationInput]] = relationship(
         back_populates="job_invocation", cascade="all, delete-orphan", order_by="JobInvocationInput.id"
+    )
+
+
+class Job(Timestamps, Base):
+    """A plain job (POST /api/jobs): a script, a runtime and targets.
+
+    It owns one job invocation (run now) or one recurring logic whose firings are its
+    invocations; deleting it deletes them and their output.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    runtime: Mapped[str] = mapped_column(String(16), default="sh")
+    script: Mapped[str] = mapped_column(Text)
+    targets: Mapped[str] = mapped_column(Text, default="{}")  # JSON, as given
+    timeout: Mapped[int | None] = mapped_column(Integer)
+    schedule: Mapped[str | None] = mapped_column(String(255))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recurring_logic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recurring_logics.id", ondelete="SET NULL")
     )
 
 

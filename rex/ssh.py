@@ -350,7 +350,8 @@ class _HostRun:
         t = self.t
         plan = plan_remote(t.script.encode(), working_dir=t.working_dir,
                            effective_user=t.effective_user, method=t.effective_user_method,
-                           cleanup=t.cleanup, kill_as_login=t.ssh_user == "root")
+                           cleanup=t.cleanup, kill_as_login=t.ssh_user == "root",
+                           runtime=t.runtime)
         run = Exec(plan, self.pump, t.effective_user_password, main=True)
         try:
             await self.guard(conn.create_session(lambda: run, plan.command, encoding=None))
@@ -374,7 +375,9 @@ class _HostRun:
             status = "success" if run.exit_status == 0 else "error"
             return _Outcome(status, run.exit_status, None)
         kind, message = run.early_failure(t.working_dir, t.where)
-        return self.fail(kind, message)
+        outcome = self.fail(kind, message)
+        # A missing runtime ends the host as a missing command does in a shell.
+        return _Outcome("error", 127, kind) if kind == "runtime" else outcome
 
     async def _stop(self, conn: asyncssh.SSHClientConnection, run: Exec, plan: RemotePlan,
                     reason: str) -> _Outcome:

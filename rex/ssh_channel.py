@@ -14,7 +14,7 @@ import re
 from collections import deque
 from typing import Any
 
-from rex.wrapper import EVENT_MKDIR, EVENT_NOEXEC, EVENT_STDIN, RemotePlan
+from rex.wrapper import EVENT_MKDIR, EVENT_NOEXEC, EVENT_RUNTIME, EVENT_STDIN, RemotePlan
 
 __all__ = ["Exec", "Pump"]
 
@@ -218,6 +218,8 @@ class Exec:
         if EVENT_NOEXEC in events:
             return ("working_dir", (f"Cannot execute in {working_dir} (noexec?): "
                     "set remote_execution_remote_working_dir"))
+        if EVENT_RUNTIME in events:
+            return ("runtime", f"Runtime {self.plan.runtime} not found on {where}")
         if EVENT_STDIN in events:
             return ("connection", f"The script did not reach {where} completely: {text}")
         if self.plan.effective_user is not None:

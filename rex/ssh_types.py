@@ -34,6 +34,7 @@ class HostTarget:
     timeout: float | None = None
     connect_timeout: float = 15.0
     keepalive_interval: float = 15.0
+    runtime: str | None = None  # one of rex.wrapper.RUNTIMES; None: shebang or /bin/sh
 
     @property
     def endpoint(self) -> str:

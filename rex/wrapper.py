@@ -26,15 +26,24 @@ import tarfile
 import uuid
 from dataclasses import dataclass
 
-__all__ = ["METHODS", "RemotePlan", "kill_command", "plan_remote"]
+__all__ = ["METHODS", "RUNTIMES", "RemotePlan", "kill_command", "plan_remote"]
 
 METHODS = ("sudo", "su", "dzdo")
+# A job's runtime: the program looked up with `command -v` as the effective user, and how
+# it is given the script file.
+RUNTIMES = {
+    "bash": ("bash", "bash"),
+    "sh": ("/bin/sh", "/bin/sh"),
+    "python": ("python3", "python3"),
+    "pwsh": ("pwsh", "pwsh -NoProfile -File"),
+}
 
 # Control events the wrapper reports before the script starts.
 EVENT_START = "start"
 EVENT_MKDIR = "mkdir"
 EVENT_NOEXEC = "noexec"
 EVENT_STDIN = "stdin"
+EVENT_RUNTIME = "runtime"
 
 # Every fork+exec on the host costs about a millisecond of its CPU, a twentieth of a whole
 # SSH login, so the wrapper runs three programs (tar, the script, rm) and shell builtins for
@@ -55,8 +64,12 @@ wait $p; rc=$?
 exit $rc
 """
 
-_LAUNCH_DIRECT = """echo @M@:start >&2
+_LAUNCH_DIRECT = """@CHECK@echo @M@:start >&2
 @RUN@ </dev/null &"""
+
+# Before the start line: the runtime's program must be found, else exit 127.
+_RUNTIME_CHECK = """command -v @PROG@ >/dev/null 2>&1 || { @DROP@echo @M@:runtime >&2; exit 127; }
+"""
 
 _LAUNCH_SWITCH = """exec 3<&0
 @SWITCH@ <&3 3<&- &
@@ -127,6 +140,7 @@ class RemotePlan:
     kill: str
     effective_user: str | None
     method: str
+    runtime: str | None = None
 
     @property
     def start_line(self) -> bytes:
@@ -160,10 +174,12 @@ def plan_remote(
     method: str = "sudo",
     cleanup: bool = True,
     kill_as_login: bool = False,
+    runtime: str | None = None,
 ) -> RemotePlan:
     """Build the wrapper command, its stdin and the kill command for one run of `script`.
 
     `kill_as_login`: the login user may signal the effective user's processes (it is root).
+    `runtime`: one of RUNTIMES runs the script with that interpreter (shebang ignored).
     """
     marker = f"rex-{secrets.token_hex(12)}"
     name = f"rex-{uuid.uuid4()}"
@@ -173,11 +189,19 @@ def plan_remote(
     # Without "#!" the kernel refuses to exec the file and the shell runs it itself; naming
     # /bin/sh here does the same at a fraction of the cost (bash re-initialises a child).
     run = quoted_script if script.startswith(b"#!") else f"/bin/sh {quoted_script}"
+    check = ""
+    if runtime is not None:
+        program, command = RUNTIMES[runtime]
+        run = f"{command} {quoted_script}"
+        check = _fill(_RUNTIME_CHECK, PROG=program, M=marker)
     if effective_user is None:
-        launch = _fill(_LAUNCH_DIRECT, M=marker, RUN=run)
+        launch = _fill(_LAUNCH_DIRECT, CHECK=check.replace("@DROP@", 'rm -rf "$D"; ' if cleanup else ""),
+                       M=marker, RUN=run)
         grant = ""
     else:
-        starter = f"echo {marker}:{EVENT_START} >&2; exec {run} </dev/null"
+        # The effective user's shell looks the runtime up; the wrapper cleans up after it.
+        starter = (check.replace("@DROP@", "").replace("\n", "; ")
+                   + f"echo {marker}:{EVENT_START} >&2; exec {run} </dev/null")
         launch = _fill(_LAUNCH_SWITCH, SWITCH=_as_user(method, effective_user, prompt, starter))
         grant = "" if effective_user == "root" else _fill(_GRANT, USER=effective_user)
     wrapper = _fill(
@@ -200,6 +224,7 @@ def plan_remote(
         kill=kill_command(directory, None if kill_as_login else effective_user, method, prompt),
         effective_user=effective_user,
         method=method,
+        runtime=runtime,
     )
 
 
