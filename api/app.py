@@ -21,6 +21,7 @@ from api.routers import (
     job_invocations,
     job_outputs,
     job_templates,
+    jobs,
     recurring_logics,
     roles,
     ssh_keys,
@@ -47,6 +48,7 @@ ROUTERS: list[APIRouter] = [
     users.router,
     roles.router,
     audits.router,
+    jobs.router,
 ]
 
 

@@ -70,7 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
         body = error_body(exc.message)
         if exc.bare:
             body["message"] = exc.message
-        return _json(422, body)
+        return _json(exc.status, body)
 
     @app.exception_handler(AccessDenied)
     async def denied(_request: Request, exc: AccessDenied):

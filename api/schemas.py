@@ -127,6 +127,9 @@ class JobInvocationIn(BaseModel):
     description_format: str | None = Field(default=None, description="Job description format")
     scheduling: SchedulingIn | None = Field(default=None, description="Future execution")
     recurrence: RecurrenceIn | None = Field(default=None, description="Recurring execution")
+    dry_run: bool | None = Field(
+        default=None, description="Answer 200 with each host's rendered script; run nothing"
+    )
 
 
 class JobInvocationBody(BaseModel):
@@ -251,3 +254,25 @@ class BookmarkIn(BaseModel):
 class BookmarkBody(BaseModel):
     bookmark: BookmarkIn
     _wrap = wrapped("bookmark")
+
+
+class PlainJobIn(BaseModel):
+    """POST /api/jobs: a script, its runtime and its targets (rex's plain jobs API)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str | None = Field(default=None, description="Job name")
+    runtime: str | None = Field(default=None, description="bash, sh (default), python or pwsh")
+    script: str | None = Field(default=None, description="The script, run as written")
+    targets: dict[str, Any] | None = Field(
+        default=None, description="hosts (ids or names), tag, group, os, search or all"
+    )
+    timeout: DbInt | None = Field(default=None, description="Seconds before a host is stopped")
+    schedule: str | None = Field(default=None, description="Cron line: run on each firing")
+    retry_count: DbInt | None = Field(default=None, description="Retries of a failed host (0-5)")
+    retry_delay: DbInt | None = Field(default=None, description="Seconds before the first retry")
+    queue_offline: bool | None = Field(default=None, description="Wait for offline hosts")
+    offline_ttl: DbInt | None = Field(default=None, description="Seconds to wait for them")
+    variables: dict[str, Any] | None = Field(default=None, description="Environment variables")
+    secrets: list[dict[str, Any]] | None = Field(default=None, description="Vault secrets")
+    dry_run: bool | None = Field(default=None, description="Answer what would run; run nothing")

@@ -54,10 +54,11 @@ class ValidationFailed(RexError):
 class Conflict(RexError):
     """The action is not possible in the resource's current state."""
 
-    def __init__(self, message: str, *, bare: bool = False) -> None:
+    def __init__(self, message: str, *, bare: bool = False, status: int = 422) -> None:
         super().__init__(message)
         self.message = message
         self.bare = bare
+        self.status = status  # Foreman answers 422; rex's own APIs say 409
 
 
 class AccessDenied(RexError):

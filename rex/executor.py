@@ -349,7 +349,7 @@ def build_target(runtime: Runtime, *, job: JobInvocation, template: JobTemplate 
     settings, vault = runtime.settings, runtime.vault
     if host is None:
         return Prepared(None, [], "Host was deleted before it could run", "missing")
-    if template is None:
+    if template is None and job.script is None:
         return Prepared(None, [], "Job template was deleted before the host could run", "render")
     params = parameter_values(host, vault)
     inputs = {i.name: vault.decrypt(i.value) if i.hidden else i.value for i in job.inputs}
@@ -365,7 +365,8 @@ def build_target(runtime: Runtime, *, job: JobInvocation, template: JobTemplate 
         name=host.name, ip=host.ip, facts={f.name: f.value for f in host.facts}, params=params
     )
     try:
-        script = render_script(template.template, inputs=inputs, input_defs=template.inputs, host=context)
+        script = job.script if job.script is not None else render_script(
+            template.template, inputs=inputs, input_defs=template.inputs, host=context)
     except RenderError as exc:
         return Prepared(None, secrets, str(exc), "render")
     ssh_user = job.ssh_user or params.get("remote_execution_ssh_user") or settings.ssh_user
@@ -396,5 +397,6 @@ def build_target(runtime: Runtime, *, job: JobInvocation, template: JobTemplate 
         timeout=float(job.execution_timeout_interval) if job.execution_timeout_interval else None,
         connect_timeout=settings.connect_timeout,
         keepalive_interval=settings.keepalive_interval,
+        runtime=job.runtime,
     )
     return Prepared(target, secrets)

@@ -72,6 +72,11 @@ class InvocationRequest:
     max_iteration: int | None = None
     end_time: datetime | None = None
     purpose: str | None = None
+    # A plain job's script (POST /api/jobs): run as written, no template, no inputs.
+    script: str | None = None
+    runtime: str | None = None
+    job_id: int | None = None
+    name: str | None = None
 
 
 async def _template_for(session: AsyncSession, req: InvocationRequest) -> tuple[JobTemplate, str | None]:
@@ -176,10 +181,13 @@ async def create_invocation(
         raise ValidationFailed.field("targeting_type", "must be static_query or dynamic_query")
     for name in ("concurrency_level", "execution_timeout_interval", "time_to_pickup"):
         _positive(name, getattr(req, name))
-    template, feature = await _template_for(session, req)
+    if req.script is None:
+        template, feature = await _template_for(session, req)
+    else:
+        template, feature = None, None
     query = await _search_query(session, req, user)
-    values = _input_values(template, req.inputs)
-    hidden = {i.name for i in template.inputs if i.hidden_value}
+    values = _input_values(template, req.inputs) if template else {}
+    hidden = {i.name for i in template.inputs if i.hidden_value} if template else set()
     logic, start_at = None, req.start_at
     if req.cron_line is not None:
         logic, start_at = await new_logic(
@@ -189,9 +197,12 @@ async def create_invocation(
         )
     job = JobInvocation(
         task_id=str(uuid.uuid4()),
-        job_category=template.job_category,
-        template_id=template.id,
-        template_name=template.name,
+        job_category=template.job_category if template else "Commands",
+        template_id=template.id if template else None,
+        template_name=template.name if template else f"{req.runtime} script",
+        job_id=req.job_id,
+        script=req.script,
+        runtime=req.runtime,
         feature=feature,
         user_id=user.id,
         targeting_type="static_query" if feature else req.targeting_type,
@@ -199,16 +210,16 @@ async def create_invocation(
         bookmark_id=req.bookmark_id,
         randomized_ordering=req.randomized_ordering,
         ssh_user=req.ssh_user,
-        effective_user=_effective_user(template, req, user),
+        effective_user=_effective_user(template, req, user) if template else req.effective_user,
         password=vault.encrypt(req.password),
         key_passphrase=vault.encrypt(req.key_passphrase),
         effective_user_password=vault.encrypt(req.effective_user_password),
         concurrency_level=req.concurrency_level,
         execution_timeout_interval=req.execution_timeout_interval
-        or template.execution_timeout_interval,
+        or (template.execution_timeout_interval if template else None),
         time_to_pickup=req.time_to_pickup,
         description_format=req.description_format,
-        description=describe(
+        description=req.name if template is None else describe(
             req.description_format or template.description_format,
             template_name=template.name,
             job_category=template.job_category,
@@ -221,7 +232,7 @@ async def create_invocation(
         recurring_logic_id=logic.id if logic else None,
         iteration=1 if logic else None,
     )
-    by_name = {i.name: i for i in template.inputs}
+    by_name = {i.name: i for i in template.inputs} if template else {}
     job.inputs = [
         JobInvocationInput(
             template_input_id=by_name[name].id,

@@ -122,7 +122,8 @@ async def rerun_job(
     from rex.models import JobInvocationInput, JobTemplate
     from rex.targeting import names_query
 
-    if job.template_id is None or await session.get(JobTemplate, job.template_id) is None:
+    if job.script is None and (
+            job.template_id is None or await session.get(JobTemplate, job.template_id) is None):
         raise RerunWithoutTemplate(job.id)
     runs = (
         await session.execute(
@@ -161,7 +162,7 @@ _COPIED = (
     "description", "description_format", "job_category", "template_id", "template_name",
     "feature", "targeting_type", "randomized_ordering", "ssh_user", "effective_user",
     "password", "key_passphrase", "effective_user_password", "concurrency_level",
-    "execution_timeout_interval", "time_to_pickup", "bookmark_id",
+    "execution_timeout_interval", "time_to_pickup", "bookmark_id", "job_id", "script", "runtime",
 )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, status
+from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 
 from api.deps import PagingDep, ReaderDep, RuntimeDep, SessionDep
@@ -17,6 +18,7 @@ from rex import audits, invocations, jobs
 from rex.errors import NotFound, ValidationFailed
 from rex.models import Bookmark, Host, HostRun, JobInvocation, RecurringLogic
 from rex.paging import fetch_page
+from rex.plain_jobs import dry_run
 from rex.times import parse_time
 
 router = APIRouter(tags=["job_invocations"])
@@ -194,14 +196,19 @@ async def show(id: str, session: ReaderDep, runtime: RuntimeDep,
 
 
 @router.post("/job_invocations", status_code=status.HTTP_201_CREATED,
-             summary="Create a job invocation")
+             summary="Create a job invocation",
+             responses={200: {"description": "Dry run: what would run on each host"}})
 async def create(body: JobInvocationBody, session: SessionDep, runtime: RuntimeDep,
                  user: Allowed("create_job_invocations"), later: BackgroundTasks,
-                 include_hosts: BoolQuery = True) -> dict:
+                 include_hosts: BoolQuery = True) -> Any:
     now = runtime.clock()
+    request = to_request(body.job_invocation, now)
+    if body.job_invocation.dry_run:
+        hosts = await dry_run(session, runtime, user=user.user, request=request, now=now)
+        return JSONResponse({"hosts": hosts}, status_code=200)
     job = await invocations.create_invocation(
         session, vault=runtime.vault, settings=runtime.settings, user=user.user,
-        req=to_request(body.job_invocation, now), now=now,
+        req=request, now=now,
     )
     await audits.record_job(session, action="create", job=job)
     later.add_task(runtime.notify_work)

@@ -31,6 +31,10 @@ def template(n: int) -> dict:
                              "template_inputs_attributes": [{"name": "x"}]}}
 
 
+def plain_job(n: int) -> dict:
+    return {"name": f"plain {n}", "script": "true", "targets": {"hosts": ["web1.example.com"]}}
+
+
 def job(_n: int) -> dict:
     return {"job_invocation": {"feature": "run_script", "search_query": "name = web1.example.com",
                                "inputs": {"command": "true"}}}
@@ -86,6 +90,12 @@ MATRIX = [
                                                                 NO,   OK,   OK,   OK,   NO,   OK),
     ("POST", "/api/job_invocations/{job}/rerun", {},            NO,   NO,   NEW,  NEW,  NO,   NEW),
     ("POST", "/api/job_invocations/{fresh_job}/cancel", {},     NO,   NO,   NO,   OK,   NO,   OK),
+    ("GET", "/api/jobs", None,                                  NO,   OK,   OK,   OK,   NO,   OK),
+    ("GET", "/api/jobs/{plain_job}", None,                      NO,   OK,   OK,   OK,   NO,   OK),
+    ("GET", "/api/jobs/{plain_job}/executions", None,           NO,   OK,   OK,   OK,   NO,   OK),
+    ("POST", "/api/jobs", plain_job,                            NO,   NO,   NEW,  NEW,  NO,   NEW),
+    ("POST", "/api/jobs/{fresh_plain_job}/cancel", {},          NO,   NO,   NO,   OK,   NO,   OK),
+    ("DELETE", "/api/jobs/{fresh_plain_job}", None,             NO,   NO,   NO,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/tasks", None,                   NO,   OK,   OK,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/tasks/{task}", None,            NO,   OK,   OK,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/recurring_logics", None,        NO,   OK,   OK,   OK,   NO,   OK),
@@ -168,6 +178,7 @@ class World:
         made = await self.post("/api/job_invocations", job(0))
         ids["job"], ids["task"] = made["id"], made["dynflow_task"]["id"]
         ids["logic"] = await self.logic()
+        ids["plain_job"] = (await self.post("/api/jobs", plain_job(0)))["id"]
         ids["bookmark"] = (await self.post("/api/bookmarks", {
             "name": "shared", "query": "name ~ web*", "controller": "hosts", "public": True}))["id"]
         ids["other_user"] = (await self.post("/api/users", {"login": "other",
@@ -204,6 +215,10 @@ class World:
         }
         if name == "fresh_logic":
             return await self.logic()
+        if name == "fresh_plain_job":  # stopped, so that it may be deleted
+            made = await self.post("/api/jobs", plain_job(n))
+            await self.api.post(f"/api/jobs/{made['id']}/cancel", json={})
+            return made["id"]
         if name == "fresh_filter":
             return await self.filter()
         if name == "own_bookmark":

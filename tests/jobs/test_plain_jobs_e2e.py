@@ -1,0 +1,140 @@
+"""The plain jobs API over HTTP against real sshd hosts: run, executions, dry run, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.jobs.helpers import add_host, wait_until
+
+pytestmark = pytest.mark.sshd
+
+
+@pytest.fixture(scope="module")
+def two_hosts(sshd_rig):
+    hosts = [sshd_rig.start_host() for _ in range(2)]
+    yield hosts
+    for host in hosts:
+        sshd_rig.stop_host(host)
+
+
+async def create(api, **body) -> dict:
+    response = await api.post("/api/jobs", json={"name": "test job", **body})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def wait_plain(api, job_id: int, timeout: float = 60) -> dict:
+    """Poll GET /api/jobs/:id until the job is neither pending nor running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = (await api.get(f"/api/jobs/{job_id}")).json()
+        if job["status"] not in ("pending", "running"):
+            return job
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {job['status']}")
+
+
+async def executions(api, job_id: int) -> list[dict]:
+    response = await api.get(f"/api/jobs/{job_id}/executions")
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+async def test_a_job_runs_its_script_and_shows_one_execution_per_host(rexd, two_hosts):
+    api = rexd.client
+    for i, host in enumerate(two_hosts):
+        await add_host(api, f"app{i}.example.com", host, tags="app")
+    script = 'set -- $SSH_CONNECTION; echo "port $4 ${BASH_VERSINFO[0]}"; echo warn >&2; exit 3'
+    job = await create(api, runtime="bash", script=script, targets={"tag": "app"}, timeout=60)
+    assert job["status"] in ("pending", "running") and len(job["invocation_ids"]) == 1
+    done = await wait_plain(api, job["id"])
+    assert done["status"] == "failed"
+    rows = await executions(api, job["id"])
+    assert sorted(r["host_name"] for r in rows) == ["app0.example.com", "app1.example.com"]
+    for row, host in zip(sorted(rows, key=lambda r: r["host_name"]), two_hosts, strict=True):
+        assert row["stdout"].startswith(f"port {host.port} ") and row["stderr"] == "warn\n"
+        assert (row["status"], row["exit_code"], row["attempt"]) == ("failed", 3, 1)
+        assert row["duration_s"] >= 0 and row["invocation_id"] == job["invocation_ids"][0]
+    # the same job through Foreman's API
+    foreman = (await api.get(f"/api/job_invocations/{job['invocation_ids'][0]}")).json()
+    assert (foreman["status_label"], foreman["failed"], foreman["description"]) == (
+        "failed", 2, "test job")
+
+
+@pytest.mark.parametrize(("runtime", "script", "status", "exit_code", "stdout"), [
+    ("python", "print(6 * 7)", "success", 0, "42\n"),
+    ("sh", "echo $((6 * 7))", "success", 0, "42\n"),
+    ("pwsh", "Write-Output 42", "failed", 127, ""),
+])
+async def test_runtimes_through_the_api(rexd, two_hosts, runtime, script, status, exit_code,
+                                        stdout):
+    api = rexd.client
+    await add_host(api, "rt.example.com", two_hosts[0])
+    job = await create(api, runtime=runtime, script=script, targets={"hosts": ["rt.example.com"]})
+    await wait_plain(api, job["id"])
+    [row] = await executions(api, job["id"])
+    assert (row["status"], row["exit_code"], row["stdout"]) == (status, exit_code, stdout)
+    if runtime == "pwsh":
+        output = (await api.get(f"/api/job_invocations/{job['invocation_ids'][0]}"
+                                "/hosts/rt.example.com")).json()["output"]
+        assert any("Runtime pwsh not found on 127.0.0.1:" in o["output"] for o in output)
+
+
+async def test_a_dry_run_touches_no_host_and_the_real_run_does(rexd, two_hosts, sshd_rig):
+    api = rexd.client
+    await add_host(api, "dry.example.com", two_hosts[0])
+    marker = sshd_rig.workdir() / "dry-run-marker"
+    marker.unlink(missing_ok=True)
+    body = {"script": f"touch {marker}", "targets": {"hosts": ["dry.example.com"]}}
+    response = await api.post("/api/jobs", json={"name": "dry", "dry_run": True, **body})
+    assert response.status_code == 200, response.text
+    await asyncio.sleep(1.0)  # a worker that wrongly got it would have run it by now
+    assert not marker.exists()
+    assert (await api.get("/api/jobs")).json()["total"] == 0
+    assert (await api.get("/api/job_invocations")).json()["total"] == 0
+    job = await create(api, **body)
+    assert (await wait_plain(api, job["id"]))["status"] == "succeeded"
+    assert marker.exists()
+
+
+async def test_a_scheduled_job_is_cancelled_then_deleted_and_its_audit_stays(rexd, two_hosts):
+    api = rexd.client
+    await add_host(api, "cron.example.com", two_hosts[0])
+    job = await create(api, script="true", targets={"hosts": ["cron.example.com"]},
+                       schedule="0 0 1 1 *")
+    assert job["status"] == "scheduled" and job["recurring_logic_id"]
+    assert len(job["invocation_ids"]) == 1
+    refused = await api.delete(f"/api/jobs/{job['id']}")
+    assert refused.status_code == 409, refused.text
+    assert "cancel it" in refused.json()["error"]["message"]
+    cancelled = await api.post(f"/api/jobs/{job['id']}/cancel", json={})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    logic = (await api.get(f"/foreman_tasks/api/recurring_logics/{job['recurring_logic_id']}"))
+    assert logic.json()["state"] == "cancelled"
+    deleted = await api.delete(f"/api/jobs/{job['id']}")
+    assert deleted.status_code == 200, deleted.text
+    assert (await api.get(f"/api/jobs/{job['id']}")).status_code == 404
+    gone = await api.get(f"/api/job_invocations/{job['invocation_ids'][0]}")
+    assert gone.status_code == 404
+    audits = (await api.get("/api/audits", params={"search": "type = Job"})).json()["results"]
+    assert {a["action"] for a in audits} >= {"cancel", "destroy"}
+
+
+async def test_a_running_job_cannot_be_deleted_until_cancelled(rexd, two_hosts):
+    api = rexd.client
+    await add_host(api, "busy.example.com", two_hosts[1])
+    job = await create(api, script="sleep 30", targets={"hosts": ["busy.example.com"]})
+
+    async def running():
+        return (await api.get(f"/api/jobs/{job['id']}")).json()["status"] == "running"
+
+    await wait_until(running)
+    assert (await api.delete(f"/api/jobs/{job['id']}")).status_code == 409
+    await api.post(f"/api/jobs/{job['id']}/cancel", json={})
+    assert (await wait_plain(api, job["id"]))["status"] == "cancelled"
+    [row] = await executions(api, job["id"])
+    assert row["status"] == "cancelled"
+    assert (await api.delete(f"/api/jobs/{job['id']}")).status_code == 200
