@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rex.errors import ValidationFailed
+from rex.errors import BadRequest, ValidationFailed
 
-__all__ = ["Page", "PageRequest", "fetch_page"]
+__all__ = ["Page", "PageRequest", "fetch_page", "ordering"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +63,15 @@ async def fetch_page(
         stmt = stmt.limit(request.per_page).offset((request.page - 1) * request.per_page)
     rows = list((await session.scalars(stmt)).unique().all())
     return Page(total=total or 0, subtotal=subtotal or 0, rows=rows)
+
+
+def ordering(request: PageRequest, orderable: dict[str, Any], default: list[Any],
+             tiebreak: Any) -> list[Any]:
+    """Return the ORDER BY of `request.order` over `orderable` columns; 400 for another field."""
+    field, direction = request.sort()
+    if not field:
+        return default
+    if field not in orderable:
+        raise BadRequest(f"Unknown order field '{field}': use one of {', '.join(sorted(orderable))}")
+    column = orderable[field]
+    return [column.desc() if direction == "DESC" else column.asc(), tiebreak]

@@ -14,8 +14,8 @@ from api.permissions import Allowed
 from api.render import envelope, timestamp
 from api.schemas import PlainJobIn
 from rex import audits, plain_jobs
-from rex.models import Job
-from rex.paging import fetch_page
+from rex.models import HostRun, Job
+from rex.paging import fetch_page, ordering
 from search import FieldRegistry, IntegerField, TextField, compile_query
 
 router = APIRouter(tags=["jobs"])
@@ -25,6 +25,12 @@ JOB_FIELDS = FieldRegistry({
     "runtime": TextField(column=Job.runtime),
     "id": IntegerField(column=Job.id),
     "user_id": IntegerField(column=Job.user_id),
+})  # fmt: skip
+EXECUTION_FIELDS = FieldRegistry({
+    "name": TextField(column=HostRun.host_name),
+    "host": TextField(column=HostRun.host_name, default=False),
+    "invocation_id": IntegerField(column=HostRun.job_invocation_id),
+    "host_id": IntegerField(column=HostRun.host_id),
 })  # fmt: skip
 JOB_BASE = select(Job)
 
@@ -37,8 +43,8 @@ def _times(row: dict[str, Any]) -> dict[str, Any]:
 async def index(session: ReaderDep, user: Allowed("view_job_invocations"),
                 paging: PagingDep) -> dict:
     where = compile_query(paging.search, JOB_FIELDS) if paging.search else None
-    page = await fetch_page(session, base=JOB_BASE, request=paging, where=where,
-                            order_by=[Job.id.desc()])
+    order = ordering(paging, {"id": Job.id, "name": Job.name}, [Job.id.desc()], Job.id)
+    page = await fetch_page(session, base=JOB_BASE, request=paging, where=where, order_by=order)
     rows = [_times(await plain_jobs.job_view(session, job)) for job in page.rows]
     return envelope(page, paging, lambda row: row, rows=rows)
 
@@ -68,8 +74,11 @@ async def create(body: PlainJobIn, session: SessionDep, runtime: RuntimeDep,
 async def executions(id: str, session: ReaderDep, user: Allowed("view_job_invocations"),
                      paging: PagingDep) -> dict:
     job = await plain_jobs.find_job(session, id)
+    where = compile_query(paging.search, EXECUTION_FIELDS) if paging.search else None
+    order = ordering(paging, {"id": HostRun.id, "name": HostRun.host_name},
+                     list(plain_jobs.EXECUTION_ORDER), HostRun.id)
     page = await fetch_page(session, base=plain_jobs.executions_query(job), request=paging,
-                            order_by=list(plain_jobs.EXECUTION_ORDER))
+                            where=where, order_by=order)
     rows = [_times(r) for r in await plain_jobs.execution_rows(session, job, page.rows)]
     return envelope(page, paging, lambda row: row, rows=rows)
 

@@ -41,8 +41,10 @@ async def server(tmp_path_factory):
     job = (await api.post("/api/job_invocations", json={"job_invocation": {
         "feature": "run_script", "search_query": "name = json1.example.com",
         "inputs": {"command": "true"}}})).json()
+    plain = (await api.post("/api/jobs", json={
+        "name": "json", "script": "true", "targets": {"hosts": ["json1.example.com"]}})).json()
     ids = {"hosts": host["id"], "job_invocations": job["id"], "templates": job["template_id"],
-           "job_templates": job["template_id"]}
+           "job_templates": job["template_id"], "jobs": plain["id"]}
     yield live, ids
     await live.stop()
 
