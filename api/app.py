@@ -28,6 +28,7 @@ from api.routers import (
     status,
     tasks,
     users,
+    vault,
 )
 from rex import __version__
 from rex.config import Settings
@@ -49,6 +50,7 @@ ROUTERS: list[APIRouter] = [
     roles.router,
     audits.router,
     jobs.router,
+    vault.router,
 ]
 
 

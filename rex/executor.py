@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,7 @@ from rex.outputs import HostSink, OutputWriter
 from rex.rendering import HostContext, RenderError, render_script
 from rex.runtime import Runtime
 from rex.ssh import CancelToken, Engine, HostResult, HostTarget
+from rex.vault import Environment, secret_values
 
 __all__ = ["DatabaseKnownHosts", "Worker"]
 
@@ -239,6 +241,7 @@ class Worker:
             else:
                 token = self.tokens[run_id] = CancelToken()
                 result = await self.engine.run(prepared.target, sink, token)
+                await sink.finish()
             await self._finish(run_id, result)
         except Exception:  # a host must always end, whatever went wrong inside rex
             log.exception("host run %s failed inside rex", run_id)
@@ -266,6 +269,9 @@ class Worker:
                     .options(selectinload(JobTemplate.inputs))
                 ))
             }
+            keys = {key for job in jobs.values()
+                    for key in Environment.from_json(job.environment).secrets.values()}
+            vault_values = await secret_values(session, self.runtime.vault, keys)
             hosts = {
                 h.id: h for h in (await session.scalars(
                     select(Host)
@@ -278,7 +284,7 @@ class Worker:
             job = jobs[run.job_invocation_id]
             prepared[run.id] = build_target(
                 self.runtime, job=job, template=templates.get(job.template_id),
-                host=hosts.get(run.host_id),
+                host=hosts.get(run.host_id), vault_values=vault_values,
             )
         return prepared
 
@@ -344,8 +350,12 @@ def failed_result(kind: str) -> HostResult:
     return HostResult(status="error", exit_status=None, error_kind=kind, started_at=now, finished_at=now)
 
 
-def build_target(runtime: Runtime, *, job: JobInvocation, template: JobTemplate | None, host: Host | None) -> Prepared:
-    """Render the script for `host` and resolve every connection setting (job > host > setting)."""
+def build_target(runtime: Runtime, *, job: JobInvocation, template: JobTemplate | None,
+                 host: Host | None, vault_values: Mapping[str, str] | None = None) -> Prepared:
+    """Render the script for `host` and resolve every connection setting (job > host > setting).
+
+    `vault_values`: the decrypted vault entries the job's environment names, by key.
+    """
     settings, vault = runtime.settings, runtime.vault
     if host is None:
         return Prepared(None, [], "Host was deleted before it could run", "missing")
@@ -361,6 +371,14 @@ def build_target(runtime: Runtime, *, job: JobInvocation, template: JobTemplate 
         params.get("remote_execution_effective_user_password"),
         *(inputs[i.name] for i in job.inputs if i.hidden),
     ) if v]
+    environment = Environment.from_json(job.environment)
+    env = list(environment.variables.items())
+    for name, key in environment.secrets.items():
+        value = (vault_values or {}).get(key)
+        if value is None:
+            return Prepared(None, secrets, f"Vault key {key} (for {name}) no longer exists", "vault")
+        secrets.append(value)
+        env.append((name, value))
     context = HostContext(
         name=host.name, ip=host.ip, facts={f.name: f.value for f in host.facts}, params=params
     )
@@ -398,5 +416,6 @@ def build_target(runtime: Runtime, *, job: JobInvocation, template: JobTemplate 
         connect_timeout=settings.connect_timeout,
         keepalive_interval=settings.keepalive_interval,
         runtime=job.runtime,
+        environment=tuple(env),
     )
     return Prepared(target, secrets)

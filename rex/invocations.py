@@ -77,6 +77,7 @@ class InvocationRequest:
     runtime: str | None = None
     job_id: int | None = None
     name: str | None = None
+    environment: str | None = None  # JSON, see JobInvocation.environment
 
 
 async def _template_for(session: AsyncSession, req: InvocationRequest) -> tuple[JobTemplate, str | None]:
@@ -203,6 +204,7 @@ async def create_invocation(
         job_id=req.job_id,
         script=req.script,
         runtime=req.runtime,
+        environment=req.environment,
         feature=feature,
         user_id=user.id,
         targeting_type="static_query" if feature else req.targeting_type,

@@ -294,6 +294,9 @@ class JobInvocation(Timestamps, Base):
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     script: Mapped[str | None] = mapped_column(Text)
     runtime: Mapped[str | None] = mapped_column(String(16))
+    # JSON {"variables": {name: value}, "secrets": [{"env", "vault_key"}]}: the script's
+    # environment; secret values stay in the vault and are read when a host starts.
+    environment: Mapped[str | None] = mapped_column(Text)
 
     inputs: Mapped[list[JobInvocationInput]] = relationship(
         back_populates="job_invocation", cascade="all, delete-orphan", order_by="JobInvocationInput.id"
@@ -320,6 +323,18 @@ class Job(Timestamps, Base):
     recurring_logic_id: Mapped[int | None] = mapped_column(
         ForeignKey("recurring_logics.id", ondelete="SET NULL")
     )
+    environment: Mapped[str | None] = mapped_column(Text)  # as JobInvocation.environment
+
+
+class VaultEntry(Timestamps, Base):
+    """A secret value under a key (which may contain `/`); the value is stored encrypted."""
+
+    __tablename__ = "vault_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    value: Mapped[str] = mapped_column(Text)  # encrypted
+    description: Mapped[str | None] = mapped_column(Text)
 
 
 class JobInvocationInput(Base):

@@ -136,13 +136,46 @@ class HostSink:
         self._seq = 0
         self._last = 0.0
         self._secrets = sorted({s.encode() for s in secrets if s}, key=len, reverse=True)
+        # Per stream, the end of the output so far that may be the start of a secret: held
+        # back until the next chunk says whether it is (a secret split across chunks).
+        self._held: dict[str, bytes] = {}
 
     async def emit(self, stream: str, data: bytes) -> None:
         """Queue one chunk of output with the next sequence number and a later timestamp."""
         if not data:
             return
+        if stream == "debug":  # whole lines of rex's own: no secret is split across them
+            for secret in self._secrets:
+                data = data.replace(secret, MASK.encode())
+        elif self._secrets:
+            data = self._scrub(stream, data)
+            if not data:
+                return
+        self._put(stream, data)
+
+    def _scrub(self, stream: str, data: bytes) -> bytes:
+        """Mask every secret in what was held plus `data`; hold back a possible secret start."""
+        data = self._held.pop(stream, b"") + data
         for secret in self._secrets:
             data = data.replace(secret, MASK.encode())
+        keep = 0
+        for secret in self._secrets:
+            for size in range(min(len(secret) - 1, len(data)), keep, -1):
+                if data.endswith(secret[:size]):
+                    keep = size
+                    break
+        if keep:
+            self._held[stream] = data[-keep:]
+            data = data[:-keep]
+        return data
+
+    async def finish(self) -> None:
+        """Release what was held back: the output ended before it became a secret."""
+        for stream, data in list(self._held.items()):
+            del self._held[stream]
+            self._put(stream, data)
+
+    def _put(self, stream: str, data: bytes) -> None:
         now = time.time()
         self._last = now if now > self._last else self._last + 1e-6
         self._writer.put(
@@ -153,13 +186,10 @@ class HostSink:
 
     def debug(self, message: str) -> None:
         """Queue a debug line (synchronously; used outside the engine)."""
-        now = time.time()
-        self._last = now if now > self._last else self._last + 1e-6
-        self._writer.put(
-            {"host_run_id": self._run, "seq": self._seq, "stream": "debug",
-             "data": message.encode(), "timestamp": self._last}
-        )
-        self._seq += 1
+        data = message.encode()
+        for secret in self._secrets:
+            data = data.replace(secret, MASK.encode())
+        self._put("debug", data)
 
 
 async def append_debug(session: AsyncSession, run: HostRun, message: str) -> None:

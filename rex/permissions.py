@@ -71,6 +71,9 @@ PERMISSIONS: dict[str, str] = {
     "create_bookmarks": "Bookmark",
     "edit_bookmarks": "Bookmark",
     "destroy_bookmarks": "Bookmark",
+    # rex's own: the vault's secrets (keys are listed, values never shown)
+    "view_vault": "VaultEntry",
+    "edit_vault": "VaultEntry",
 }
 
 # Resource types whose filters may carry a search, and how that search becomes SQL.
@@ -87,11 +90,12 @@ _REX_USER = (
     "view_remote_execution_features", "view_foreman_tasks", "view_recurring_logics",
     # their own bookmarks: saved host searches to target
     "view_bookmarks", "create_bookmarks", "edit_bookmarks", "destroy_bookmarks",
+    "view_vault",  # to name vault secrets in their jobs
 )
 _REX_MANAGER = (
     *_REX_USER, "cancel_job_invocations", "create_job_templates", "edit_job_templates",
     "destroy_job_templates", "lock_job_templates", "edit_remote_execution_features",
-    "edit_recurring_logics", "view_audit_logs",
+    "edit_recurring_logics", "view_audit_logs", "edit_vault",
 )
 
 

@@ -30,6 +30,7 @@ from rex.runtime import Runtime
 from rex.secrets import MASK
 from rex.targeting import names_query
 from rex.targets import resolve_targets
+from rex.vault import Environment, parse_environment, secret_values
 from rex.wrapper import RUNTIMES
 
 __all__ = ["JobSpec", "cancel_plain_job", "create_plain_job", "delete_plain_job", "dry_run",
@@ -38,8 +39,7 @@ __all__ = ["JobSpec", "cancel_plain_job", "create_plain_job", "delete_plain_job"
 ALLOWED = ("name", "runtime", "script", "targets", "timeout", "schedule", "retry_count",
            "retry_delay", "queue_offline", "offline_ttl", "variables", "secrets", "dry_run")
 # What this rex does not do yet; a value other than the default is refused, not ignored.
-NOT_YET = {"retry_count": 0, "retry_delay": None, "queue_offline": False, "offline_ttl": None,
-           "variables": None, "secrets": None}
+NOT_YET = {"retry_count": 0, "retry_delay": None, "queue_offline": False, "offline_ttl": None}
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class JobSpec:
     timeout: int | None
     schedule: str | None
     dry_run: bool
+    variables: Any = None
+    secrets: Any = None
 
 
 def _integer(body: Mapping[str, Any], key: str, low: int, high: int) -> int | None:
@@ -105,11 +107,14 @@ def parse_job(body: Any) -> JobSpec:
         timeout=_integer(body, "timeout", 1, 30 * 86400),
         schedule=_text(body, "schedule", required=False, limit=255),
         dry_run=body.get("dry_run", False),
+        variables=body.get("variables"),
+        secrets=body.get("secrets"),
     )
 
 
 async def _invocation_request(session: AsyncSession, spec: JobSpec, user: User,
                               job_id: int | None) -> InvocationRequest:
+    environment = await parse_environment(session, spec.variables, spec.secrets)
     hosts = await resolve_targets(session, spec.targets, user=user)
     if not hosts:
         raise ValidationFailed.field("targets", "select no host you may run jobs on")
@@ -117,6 +122,7 @@ async def _invocation_request(session: AsyncSession, spec: JobSpec, user: User,
         search_query=names_query([name for _, name in hosts]), script=spec.script,
         runtime=spec.runtime, job_id=job_id, name=spec.name,
         execution_timeout_interval=spec.timeout, cron_line=spec.schedule,
+        environment=environment.to_json(),
     )
 
 
@@ -129,6 +135,7 @@ async def create_plain_job(session: AsyncSession, runtime: Runtime, *, user: Use
     session.add(job)
     await session.flush()
     request = await _invocation_request(session, spec, user, job.id)
+    job.environment = request.environment
     invocation = await create_invocation(session, vault=runtime.vault, settings=runtime.settings,
                                          user=user, req=request, now=now)
     job.recurring_logic_id = invocation.recurring_logic_id
@@ -176,9 +183,12 @@ async def preview(session: AsyncSession, runtime: Runtime, job: JobInvocation) -
         select(Host).where(Host.id.in_([r.host_id for r in runs]))
         .options(selectinload(Host.parameters), selectinload(Host.facts))))}
     await session.refresh(job, ["inputs"])
+    keys = set(Environment.from_json(job.environment).secrets.values())
+    values = await secret_values(session, runtime.vault, keys)
     rows = []
     for run in runs:
-        prepared = build_target(runtime, job=job, template=template, host=hosts.get(run.host_id))
+        prepared = build_target(runtime, job=job, template=template, host=hosts.get(run.host_id),
+                                vault_values=values)
         row: dict[str, Any] = {"id": run.host_id, "name": run.host_name}
         target = prepared.target
         if target is None:
@@ -233,9 +243,12 @@ async def job_view(session: AsyncSession, job: Job) -> dict[str, Any]:
     """Render a job with its invocation ids and status."""
     invocations = await _invocations(session, job)
     logic = await session.get(RecurringLogic, job.recurring_logic_id) if job.recurring_logic_id else None
+    environment = Environment.from_json(job.environment)
     return {
         "id": job.id, "name": job.name, "runtime": job.runtime, "script": job.script,
         "targets": json.loads(job.targets), "timeout": job.timeout, "schedule": job.schedule,
+        "variables": environment.variables,
+        "secrets": [{"env": k, "vault_key": v} for k, v in environment.secrets.items()],
         "status": _status(invocations, logic), "user_id": job.user_id,
         "recurring_logic_id": job.recurring_logic_id,
         "invocation_ids": [i.id for i in invocations],

@@ -351,7 +351,7 @@ class _HostRun:
         plan = plan_remote(t.script.encode(), working_dir=t.working_dir,
                            effective_user=t.effective_user, method=t.effective_user_method,
                            cleanup=t.cleanup, kill_as_login=t.ssh_user == "root",
-                           runtime=t.runtime)
+                           runtime=t.runtime, environment=t.environment)
         run = Exec(plan, self.pump, t.effective_user_password, main=True)
         try:
             await self.guard(conn.create_session(lambda: run, plan.command, encoding=None))

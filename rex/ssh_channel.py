@@ -14,7 +14,7 @@ import re
 from collections import deque
 from typing import Any
 
-from rex.wrapper import EVENT_MKDIR, EVENT_NOEXEC, EVENT_RUNTIME, EVENT_STDIN, RemotePlan
+from rex.wrapper import EVENT_ENV, EVENT_MKDIR, EVENT_NOEXEC, EVENT_RUNTIME, EVENT_STDIN, RemotePlan
 
 __all__ = ["Exec", "Pump"]
 
@@ -98,6 +98,7 @@ class Exec:
         self.exit_signal: str | None = None
         self._pre = bytearray()
         self._prompts = 0
+        self._env_sent = False
         self._chan: Any = None
 
     # asyncssh session interface
@@ -145,6 +146,8 @@ class Exec:
             self.pump.put("stderr", data)
         else:
             self._pre += data
+            if self.main and self.plan.env_payload and not self._env_sent:
+                self._send_env()
             at = self._pre.find(self.plan.start_line) if self.main else -1
             if at >= 0:
                 self._start(at)
@@ -177,6 +180,16 @@ class Exec:
         if noise:
             self.pump.put("stderr", noise + b"\n")
         self.pump.put("stderr", rest)
+
+    def _send_env(self) -> None:
+        """Answer the wrapper's request for the environment (variables and secrets)."""
+        line = f"{self.plan.marker}:{EVENT_ENV}\n".encode()
+        at = self._pre.find(line)
+        if at < 0:
+            return
+        del self._pre[at:at + len(line)]
+        self._env_sent = True
+        self.send(self.plan.env_payload)
 
     def _check_prompt(self) -> None:
         if self.plan.effective_user is None:

@@ -6,7 +6,7 @@ Plain values and protocols, re-exported by `rex.ssh` (import them from there).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -35,6 +35,8 @@ class HostTarget:
     connect_timeout: float = 15.0
     keepalive_interval: float = 15.0
     runtime: str | None = None  # one of rex.wrapper.RUNTIMES; None: shebang or /bin/sh
+    # (name, value) pairs exported for the script; they travel on stdin, never on a command line
+    environment: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def endpoint(self) -> str:

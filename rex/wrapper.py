@@ -44,6 +44,7 @@ EVENT_MKDIR = "mkdir"
 EVENT_NOEXEC = "noexec"
 EVENT_STDIN = "stdin"
 EVENT_RUNTIME = "runtime"
+EVENT_ENV = "env"
 
 # Every fork+exec on the host costs about a millisecond of its CPU, a twentieth of a whole
 # SSH login, so the wrapper runs three programs (tar, the script, rm) and shell builtins for
@@ -64,7 +65,7 @@ wait $p; rc=$?
 exit $rc
 """
 
-_LAUNCH_DIRECT = """@CHECK@echo @M@:start >&2
+_LAUNCH_DIRECT = """@CHECK@@ENV@echo @M@:start >&2
 @RUN@ </dev/null &"""
 
 # Before the start line: the runtime's program must be found, else exit 127.
@@ -122,6 +123,34 @@ exit 0
 """
 
 
+def _env_reader(names: list[str], marker: str) -> str:
+    """Return shell code that asks for the environment on stdin and exports each variable.
+
+    Asking (`<marker>:env` on stderr) comes after tar has read its archive, so nothing else
+    can take these lines. Values arrive one a line, escaped for `printf %b`; nothing of them
+    is on a command line or on disk.
+    """
+    code = [f"echo {marker}:{EVENT_ENV} >&2"]
+    for name in names:
+        code.append(f'IFS= read -r v && {name}=$(printf "%b_" "$v") && {name}=${{{name}%_}} '
+                    f"&& export {name} || exit 1")
+    return "\n".join(code) + "\n"
+
+
+def env_payload(environment: tuple[tuple[str, str], ...]) -> bytes:
+    """Return the stdin lines `_env_reader` reads: each value escaped for `printf %b`."""
+    lines = []
+    for _name, value in environment:
+        out = []
+        for byte in value.encode():
+            if 0x20 <= byte < 0x7F and byte != 0x5C:
+                out.append(chr(byte))
+            else:
+                out.append(f"\\0{byte:03o}")
+        lines.append("".join(out) + "\n")
+    return "".join(lines).encode()
+
+
 def _fill(template: str, **values: str) -> str:
     for name, value in values.items():
         template = template.replace(f"@{name}@", value)
@@ -141,6 +170,7 @@ class RemotePlan:
     effective_user: str | None
     method: str
     runtime: str | None = None
+    env_payload: bytes = b""  # sent when the wrapper asks (`<marker>:env`); holds secrets
 
     @property
     def start_line(self) -> bytes:
@@ -175,11 +205,13 @@ def plan_remote(
     cleanup: bool = True,
     kill_as_login: bool = False,
     runtime: str | None = None,
+    environment: tuple[tuple[str, str], ...] = (),
 ) -> RemotePlan:
     """Build the wrapper command, its stdin and the kill command for one run of `script`.
 
     `kill_as_login`: the login user may signal the effective user's processes (it is root).
     `runtime`: one of RUNTIMES runs the script with that interpreter (shebang ignored).
+    `environment`: (name, value) pairs exported in the effective user's shell, sent on stdin.
     """
     marker = f"rex-{secrets.token_hex(12)}"
     name = f"rex-{uuid.uuid4()}"
@@ -194,13 +226,14 @@ def plan_remote(
         program, command = RUNTIMES[runtime]
         run = f"{command} {quoted_script}"
         check = _fill(_RUNTIME_CHECK, PROG=program, M=marker)
+    env = _env_reader([name for name, _ in environment], marker) if environment else ""
     if effective_user is None:
         launch = _fill(_LAUNCH_DIRECT, CHECK=check.replace("@DROP@", 'rm -rf "$D"; ' if cleanup else ""),
-                       M=marker, RUN=run)
+                       ENV=env, M=marker, RUN=run)
         grant = ""
     else:
         # The effective user's shell looks the runtime up; the wrapper cleans up after it.
-        starter = (check.replace("@DROP@", "").replace("\n", "; ")
+        starter = (check.replace("@DROP@", "") + env
                    + f"echo {marker}:{EVENT_START} >&2; exec {run} </dev/null")
         launch = _fill(_LAUNCH_SWITCH, SWITCH=_as_user(method, effective_user, prompt, starter))
         grant = "" if effective_user == "root" else _fill(_GRANT, USER=effective_user)
@@ -225,6 +258,7 @@ def plan_remote(
         effective_user=effective_user,
         method=method,
         runtime=runtime,
+        env_payload=env_payload(environment),
     )
 
 

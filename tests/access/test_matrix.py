@@ -96,6 +96,16 @@ MATRIX = [
     ("POST", "/api/jobs", plain_job,                            NO,   NO,   NEW,  NEW,  NO,   NEW),
     ("POST", "/api/jobs/{fresh_plain_job}/cancel", {},          NO,   NO,   NO,   OK,   NO,   OK),
     ("DELETE", "/api/jobs/{fresh_plain_job}", None,             NO,   NO,   NO,   OK,   NO,   OK),
+    ("GET", "/api/vault", None,                                 NO,   NO,   OK,   OK,   NO,   OK),
+    ("POST", "/api/vault", lambda n: {"key": f"k/{n}", "value": "v"},
+                                                                NO,   NO,   NO,   NEW,  NO,   NEW),
+    ("GET", "/api/vault/{vault_entry}", None,                   NO,   NO,   OK,   OK,   NO,   OK),
+    ("PUT", "/api/vault/{vault_entry}", {"description": "d"},   NO,   NO,   NO,   OK,   NO,   OK),
+    ("DELETE", "/api/vault/{fresh_vault_entry}", None,          NO,   NO,   NO,   OK,   NO,   OK),
+    ("GET", "/api/vault/entry?key=shared/key", None,            NO,   NO,   OK,   OK,   NO,   OK),
+    ("PUT", "/api/vault/entry?key=shared/key", {"description": "d"},
+                                                                NO,   NO,   NO,   OK,   NO,   OK),
+    ("DELETE", "/api/vault/entry?key={fresh_vault_key}", None,  NO,   NO,   NO,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/tasks", None,                   NO,   OK,   OK,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/tasks/{task}", None,            NO,   OK,   OK,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/recurring_logics", None,        NO,   OK,   OK,   OK,   NO,   OK),
@@ -179,6 +189,8 @@ class World:
         ids["job"], ids["task"] = made["id"], made["dynflow_task"]["id"]
         ids["logic"] = await self.logic()
         ids["plain_job"] = (await self.post("/api/jobs", plain_job(0)))["id"]
+        ids["vault_entry"] = (await self.post("/api/vault", {"key": "shared/key",
+                                                             "value": "v"}))["id"]
         ids["bookmark"] = (await self.post("/api/bookmarks", {
             "name": "shared", "query": "name ~ web*", "controller": "hosts", "public": True}))["id"]
         ids["other_user"] = (await self.post("/api/users", {"login": "other",
@@ -198,7 +210,7 @@ class World:
         return (await self.post("/api/filters", {"role_id": self.ids["role"],
                                                  "permission_ids": ["view_hosts"]}))["id"]
 
-    async def fresh(self, name: str, column: str) -> int:
+    async def fresh(self, name: str, column: str) -> int | str:
         """Make a new object of kind `name` for one request of `column`'s user."""
         n, uid = next(_n), self.cast.ids[column]
         makers = {
@@ -210,11 +222,14 @@ class World:
             "fresh_user": lambda: self.post("/api/users", {"login": f"gone{n}",
                                                            "password": "gone-pw-1"}),
             "fresh_role": lambda: self.post("/api/roles", {"name": f"Gone {n}"}),
+            "fresh_vault_entry": lambda: self.post("/api/vault", {"key": f"x/{n}", "value": "v"}),
             "own_token": lambda: self.post(f"/api/users/{uid}/personal_access_tokens",
                                            {"name": f"t{n}"}),
         }
         if name == "fresh_logic":
             return await self.logic()
+        if name == "fresh_vault_key":
+            return (await self.post("/api/vault", {"key": f"gone/{n}", "value": "v"}))["key"]
         if name == "fresh_plain_job":  # stopped, so that it may be deleted
             made = await self.post("/api/jobs", plain_job(n))
             await self.api.post(f"/api/jobs/{made['id']}/cancel", json={})
@@ -290,7 +305,7 @@ async def test_the_table_covers_every_route(live):
         and not context.path.startswith("/api/v2/")
         for method in context.methods or ()
     }
-    listed = {(method, _shape(path)) for method, path, *_ in MATRIX}
+    listed = {(method, _shape(path.split("?")[0])) for method, path, *_ in MATRIX}
     public = {(method, _shape(path)) for method, path in PUBLIC}
     assert served - listed - public == set()
     assert listed - served == set()

@@ -150,8 +150,17 @@ REFUSED = [
      "cron_line", ""),
     ({"name": "x", "script": "true", "targets": {"all": True}, "retry_count": 2}, "retry_count",
      "not supported"),
-    ({"name": "x", "script": "true", "targets": {"all": True}, "variables": {"A": "1"}},
-     "variables", "not supported"),
+    ({"name": "x", "script": "true", "targets": {"all": True}, "variables": {"1A": "1"}},
+     "variables", "not an environment variable name"),
+    ({"name": "x", "script": "true", "targets": {"all": True}, "variables": {"A": [1]}},
+     "variables", "string or a number"),
+    ({"name": "x", "script": "true", "targets": {"all": True},
+      "secrets": [{"env": "TOKEN", "vault_key": "no/such/key"}]}, "secrets",
+     "unknown vault key no/such/key"),
+    ({"name": "x", "script": "true", "targets": {"all": True},
+      "secrets": [{"env": "BAD-NAME", "vault_key": "k"}]}, "secrets", "not an environment"),
+    ({"name": "x", "script": "true", "targets": {"all": True},
+      "secrets": [{"env": "A"}]}, "secrets", "vault_key"),
 ]
 
 

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.jobs.helpers import add_host, wait_until
+from tests.sshd import EFFECTIVE
 
 pytestmark = pytest.mark.sshd
 
@@ -138,3 +139,53 @@ async def test_a_running_job_cannot_be_deleted_until_cancelled(rexd, two_hosts):
     [row] = await executions(api, job["id"])
     assert row["status"] == "cancelled"
     assert (await api.delete(f"/api/jobs/{job['id']}")).status_code == 200
+
+
+SECRET = "Sx-4711-geheim"
+
+
+async def test_variables_and_vault_secrets_reach_the_script_and_never_its_output(rexd, two_hosts):
+    api = rexd.client
+    await add_host(api, "env.example.com", two_hosts[0], remote_execution_effective_user=EFFECTIVE)
+    made = await api.post("/api/vault", json={"key": "app/token", "value": SECRET})
+    assert made.status_code == 201, made.text
+    # print the secret one byte at a time with pauses, on stdout and on stderr
+    script = ('id -un; echo "greeting=$GREETING"; '
+              'i=0; while [ $i -lt ${#TOKEN} ]; do c=$(expr substr "$TOKEN" $((i+1)) 1); '
+              'printf %s "$c"; printf %s "$c" >&2; sleep 0.05; i=$((i+1)); done; echo')
+    job = await create(api, runtime="bash", script=script, targets={"hosts": ["env.example.com"]},
+                       variables={"GREETING": "hello there"},
+                       secrets=[{"env": "TOKEN", "vault_key": "app/token"}])
+    assert job["secrets"] == [{"env": "TOKEN", "vault_key": "app/token"}]
+    assert (await wait_plain(api, job["id"]))["status"] == "succeeded"
+    [row] = await executions(api, job["id"])
+    assert row["stdout"] == f"{EFFECTIVE}\ngreeting=hello there\n*****\n"
+    assert row["stderr"] == "*****"
+    invocation = job["invocation_ids"][0]
+    seen = [await api.get(f"/api/jobs/{job['id']}"), await api.get(f"/api/jobs/{job['id']}/executions"),
+            await api.get(f"/api/job_invocations/{invocation}/hosts/env.example.com"),
+            await api.get(f"/api/job_invocations/{invocation}/hosts/env.example.com/raw"),
+            await api.get("/api/audits")]
+    for response in seen:
+        assert response.status_code == 200
+        assert SECRET not in response.text and SECRET[:6] not in response.text
+
+
+async def test_a_deleted_vault_key_fails_the_host_with_a_message(rexd, two_hosts):
+    api = rexd.client
+    await add_host(api, "gone.example.com", two_hosts[0])
+    entry = (await api.post("/api/vault", json={"key": "gone", "value": "x1"})).json()
+    job = await create(api, script="true", targets={"hosts": ["gone.example.com"]},
+                       secrets=[{"env": "X", "vault_key": "gone"}], schedule="0 0 1 1 *")
+    await api.delete(f"/api/vault/{entry['id']}")
+    await api.post(f"/api/job_invocations/{job['invocation_ids'][0]}/rerun", json={})
+    rows = await wait_until(lambda: _finished_rows(api, job["id"]))
+    assert rows[0]["status"] == "failed"
+    output = (await api.get(f"/api/job_invocations/{rows[0]['invocation_id']}"
+                            "/hosts/gone.example.com")).json()["output"]
+    assert any("Vault key gone (for X) no longer exists" in o["output"] for o in output)
+
+
+async def _finished_rows(api, job_id):
+    rows = await executions(api, job_id)
+    return [r for r in rows if r["status"] not in ("pending", "running")]

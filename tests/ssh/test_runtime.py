@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,57 @@ async def test_pwsh_is_run_with_no_profile_and_the_file(engine, target, pwsh_shi
                                      effective_user=effective_user), sink)
     assert result.exit_status == 0, sink.events
     assert sink.text("stdout") == b"pwsh shim\nfrom-script\n"
+
+
+ODD = "it's \"quoted\" \\ back$lash `tick` é\nsecond line\n"
+
+
+@pytest.mark.parametrize("effective_user", [None, EFFECTIVE])
+async def test_the_environment_is_exported_in_the_effective_users_shell(engine, target,
+                                                                        effective_user):
+    sink = MemorySink()
+    script = 'id -un; printf "%s|" "$PLAIN" "$ODD"; echo "$EMPTY_NOT_SET-end"'
+    result = await engine.run(target(script, effective_user=effective_user,
+                                     environment=(("PLAIN", "one two"), ("ODD", ODD))), sink)
+    assert result.exit_status == 0, sink.events
+    user = sink.text("stdout").split(b"\n", 1)[0].decode()
+    assert user == (effective_user or user)
+    assert sink.text("stdout").split(b"\n", 1)[1] == f"one two|{ODD}|-end\n".encode()
+
+
+def _command_lines() -> bytes:
+    lines = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                lines.append((proc / "cmdline").read_bytes())
+            except OSError:
+                pass
+    return b"\n".join(lines)
+
+
+@pytest.mark.parametrize("effective_user", [None, EFFECTIVE])
+async def test_a_secret_is_on_no_command_line_and_no_disk_while_the_script_runs(
+        engine, target, sshd_rig, effective_user):
+    secret = "Zq-very-secret-4711"
+    sink = MemorySink()
+    started = asyncio.Event()
+
+    class Watch(MemorySink):
+        async def emit(self, stream, data):
+            await sink.emit(stream, data)
+            if b"running" in data:
+                started.set()
+
+    digest = hashlib.sha256(secret.encode()).hexdigest()  # the script must not hold the secret
+    run = asyncio.ensure_future(engine.run(target(
+        f'echo running; sleep 1.5; [ "$(printf %s "$TOKEN" | sha256sum)" = "{digest}  -" ] '
+        '&& echo match',
+        effective_user=effective_user, environment=(("TOKEN", secret),)), Watch()))
+    await asyncio.wait_for(started.wait(), 10)
+    assert secret.encode() not in _command_lines()
+    for path in Path(sshd_rig.workdir()).rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    result = await run
+    assert result.exit_status == 0 and sink.text("stdout") == b"running\nmatch\n"
