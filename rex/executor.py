@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -20,6 +20,7 @@ from rex.jobs import finish_job_if_done
 from rex.models import Host, HostRun, JobInvocation, JobTemplate, KnownHostKey
 from rex.outputs import HostSink, OutputWriter
 from rex.rendering import HostContext, RenderError, render_script
+from rex.retries import retry_failed_runs
 from rex.runtime import Runtime
 from rex.ssh import CancelToken, Engine, HostResult, HostTarget
 from rex.vault import Environment, secret_values
@@ -199,7 +200,8 @@ class Worker:
                 ids = (
                     await session.scalars(
                         select(HostRun.id)
-                        .where(HostRun.job_invocation_id == job_id, HostRun.state == "queued")
+                        .where(HostRun.job_invocation_id == job_id, HostRun.state == "queued",
+                               or_(HostRun.not_before.is_(None), HostRun.not_before <= now))
                         .order_by(HostRun.position)
                         .limit(want)
                         .with_for_update(skip_locked=True)
@@ -296,6 +298,8 @@ class Worker:
         })
 
     async def _jobs_of_finished(self, session, run_ids: list[int]) -> None:
+        if await retry_failed_runs(session, run_ids, now=self.runtime.clock()):
+            self._wake.set()  # a retry due at once is claimed without waiting for the poll
         job_ids = set(
             (await session.scalars(
                 select(HostRun.job_invocation_id).where(HostRun.id.in_(run_ids))

@@ -78,6 +78,8 @@ class InvocationRequest:
     job_id: int | None = None
     name: str | None = None
     environment: str | None = None  # JSON, see JobInvocation.environment
+    retry_count: int = 0
+    retry_delay: int = 0
 
 
 async def _template_for(session: AsyncSession, req: InvocationRequest) -> tuple[JobTemplate, str | None]:
@@ -205,6 +207,8 @@ async def create_invocation(
         script=req.script,
         runtime=req.runtime,
         environment=req.environment,
+        retry_count=req.retry_count,
+        retry_delay=req.retry_delay,
         feature=feature,
         user_id=user.id,
         targeting_type="static_query" if feature else req.targeting_type,

@@ -297,6 +297,10 @@ class JobInvocation(Timestamps, Base):
     # JSON {"variables": {name: value}, "secrets": [{"env", "vault_key"}]}: the script's
     # environment; secret values stay in the vault and are read when a host starts.
     environment: Mapped[str | None] = mapped_column(Text)
+    # A host that failed by a non-zero exit, a timeout or being unreachable runs again, up to
+    # retry_count times, after retry_delay * 2^(attempt-1) seconds.
+    retry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_delay: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     inputs: Mapped[list[JobInvocationInput]] = relationship(
         back_populates="job_invocation", cascade="all, delete-orphan", order_by="JobInvocationInput.id"
@@ -324,6 +328,8 @@ class Job(Timestamps, Base):
         ForeignKey("recurring_logics.id", ondelete="SET NULL")
     )
     environment: Mapped[str | None] = mapped_column(Text)  # as JobInvocation.environment
+    retry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_delay: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class VaultEntry(Timestamps, Base):
@@ -368,9 +374,16 @@ class HostRun(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_invocation_id: Mapped[int] = mapped_column(
+    # NULL for an earlier attempt of a retried host: it hangs off the host's current run
+    # (`attempt_of_id`), so every view of the job sees one run per host, its latest attempt.
+    job_invocation_id: Mapped[int | None] = mapped_column(
         ForeignKey("job_invocations.id", ondelete="CASCADE")
     )
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    attempt_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("host_runs.id", ondelete="CASCADE"), index=True
+    )
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a retry waits until then
     host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))
     host_name: Mapped[str] = mapped_column(String(255))
     position: Mapped[int] = mapped_column(Integer, default=0)

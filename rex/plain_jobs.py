@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -39,7 +39,8 @@ __all__ = ["JobSpec", "cancel_plain_job", "create_plain_job", "delete_plain_job"
 ALLOWED = ("name", "runtime", "script", "targets", "timeout", "schedule", "retry_count",
            "retry_delay", "queue_offline", "offline_ttl", "variables", "secrets", "dry_run")
 # What this rex does not do yet; a value other than the default is refused, not ignored.
-NOT_YET = {"retry_count": 0, "retry_delay": None, "queue_offline": False, "offline_ttl": None}
+NOT_YET = {"queue_offline": False, "offline_ttl": None}
+DEFAULT_RETRY_DELAY = 10
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class JobSpec:
     dry_run: bool
     variables: Any = None
     secrets: Any = None
+    retry_count: int = 0
+    retry_delay: int = DEFAULT_RETRY_DELAY
 
 
 def _integer(body: Mapping[str, Any], key: str, low: int, high: int) -> int | None:
@@ -89,8 +92,8 @@ def parse_job(body: Any) -> JobSpec:
     runtime = body.get("runtime", "sh")
     if runtime not in RUNTIMES:
         raise ValidationFailed.field("runtime", f"must be one of {', '.join(RUNTIMES)}")
-    _integer(body, "retry_count", 0, 5)
-    _integer(body, "retry_delay", 0, 86400)
+    retry_count = _integer(body, "retry_count", 0, 5) or 0
+    retry_delay = _integer(body, "retry_delay", 0, 86400)
     _integer(body, "offline_ttl", 1, 30 * 86400)
     for key, default in NOT_YET.items():
         if body.get(key, default) not in (default, None, [], {}):
@@ -109,6 +112,8 @@ def parse_job(body: Any) -> JobSpec:
         dry_run=body.get("dry_run", False),
         variables=body.get("variables"),
         secrets=body.get("secrets"),
+        retry_count=retry_count,
+        retry_delay=DEFAULT_RETRY_DELAY if retry_delay is None else retry_delay,
     )
 
 
@@ -122,7 +127,8 @@ async def _invocation_request(session: AsyncSession, spec: JobSpec, user: User,
         search_query=names_query([name for _, name in hosts]), script=spec.script,
         runtime=spec.runtime, job_id=job_id, name=spec.name,
         execution_timeout_interval=spec.timeout, cron_line=spec.schedule,
-        environment=environment.to_json(),
+        environment=environment.to_json(), retry_count=spec.retry_count,
+        retry_delay=spec.retry_delay,
     )
 
 
@@ -131,7 +137,7 @@ async def create_plain_job(session: AsyncSession, runtime: Runtime, *, user: Use
     """Store the job and its first invocation (started now, or scheduled by `schedule`)."""
     job = Job(name=spec.name, runtime=spec.runtime, script=spec.script,
               targets=json.dumps(spec.targets), timeout=spec.timeout, schedule=spec.schedule,
-              user_id=user.id)
+              retry_count=spec.retry_count, retry_delay=spec.retry_delay, user_id=user.id)
     session.add(job)
     await session.flush()
     request = await _invocation_request(session, spec, user, job.id)
@@ -247,6 +253,7 @@ async def job_view(session: AsyncSession, job: Job) -> dict[str, Any]:
     return {
         "id": job.id, "name": job.name, "runtime": job.runtime, "script": job.script,
         "targets": json.loads(job.targets), "timeout": job.timeout, "schedule": job.schedule,
+        "retry_count": job.retry_count, "retry_delay": job.retry_delay,
         "variables": environment.variables,
         "secrets": [{"env": k, "vault_key": v} for k, v in environment.secrets.items()],
         "status": _status(invocations, logic), "user_id": job.user_id,
@@ -278,14 +285,21 @@ async def execution_rows(session: AsyncSession, job: Job, runs: list[HostRun]) -
             .order_by(OutputEvent.host_run_id, OutputEvent.seq))
         for run_id, stream, data in events:
             output.setdefault((run_id, stream), []).append(data)
+    owners = {r.id: r.job_invocation_id for r in runs if r.job_invocation_id is not None}
+    missing = {r.attempt_of_id for r in runs if r.job_invocation_id is None} - set(owners)
+    if missing:
+        owners.update(dict((await session.execute(
+            select(HostRun.id, HostRun.job_invocation_id).where(HostRun.id.in_(missing)))).all()))
     rows = []
     for run in runs:
         duration = None
         if run.started_at and run.finished_at:
             duration = round((run.finished_at - run.started_at).total_seconds(), 3)
         rows.append({
-            "invocation_id": run.job_invocation_id, "host_id": run.host_id,
-            "host_name": run.host_name, "attempt": 1, "status": _execution_status(run),
+            "invocation_id": owners.get(run.id if run.job_invocation_id is not None
+                                        else run.attempt_of_id),
+            "host_id": run.host_id, "host_name": run.host_name, "attempt": run.attempt,
+            "status": _execution_status(run),
             "exit_code": run.exit_status, "duration_s": duration,
             "stdout": b"".join(output.get((run.id, "stdout"), [])).decode(errors="replace"),
             "stderr": b"".join(output.get((run.id, "stderr"), [])).decode(errors="replace"),
@@ -295,12 +309,14 @@ async def execution_rows(session: AsyncSession, job: Job, runs: list[HostRun]) -
 
 
 def executions_query(job: Job):
-    """Select the job's host runs, oldest invocation first, then by position."""
-    return (select(HostRun).join(JobInvocation, JobInvocation.id == HostRun.job_invocation_id)
-            .where(JobInvocation.job_id == job.id))
+    """Select the job's host runs and their earlier attempts."""
+    current = (select(HostRun.id).join(JobInvocation, JobInvocation.id == HostRun.job_invocation_id)
+               .where(JobInvocation.job_id == job.id))
+    return select(HostRun).where(or_(HostRun.id.in_(current), HostRun.attempt_of_id.in_(current)))
 
 
-EXECUTION_ORDER = (HostRun.job_invocation_id, HostRun.position)
+# by invocation (an earlier attempt sorts with its host's run), host, attempt
+EXECUTION_ORDER = (func.coalesce(HostRun.attempt_of_id, HostRun.id), HostRun.attempt)
 
 
 async def cancel_plain_job(session: AsyncSession, *, job: Job, by: str, now: datetime) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
+from sqlalchemy import select
 
+from rex.models import HostRun
 from tests.jobs.helpers import add_host, wait_until
 from tests.sshd import EFFECTIVE
 
@@ -189,3 +192,52 @@ async def test_a_deleted_vault_key_fails_the_host_with_a_message(rexd, two_hosts
 async def _finished_rows(api, job_id):
     rows = await executions(api, job_id)
     return [r for r in rows if r["status"] not in ("pending", "running")]
+
+
+async def test_a_failing_host_is_retried_with_backoff_and_each_attempt_is_kept(rexd, two_hosts,
+                                                                              sshd_rig):
+    api = rexd.client
+    await add_host(api, "flaky.example.com", two_hosts[0])
+    counter = sshd_rig.workdir() / "flaky-counter"
+    counter.unlink(missing_ok=True)
+    script = (f'n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; '
+              'echo "try $n"; [ $n -ge 3 ]')
+    job = await create(api, script=script, targets={"hosts": ["flaky.example.com"]},
+                       retry_count=3, retry_delay=1)
+    assert (await wait_plain(api, job["id"]))["status"] == "succeeded"
+    rows = await executions(api, job["id"])
+    assert [(r["attempt"], r["status"], r["exit_code"], r["stdout"]) for r in rows] == [
+        (1, "failed", 1, "try 1\n"), (2, "failed", 1, "try 2\n"), (3, "success", 0, "try 3\n")]
+    assert {r["invocation_id"] for r in rows} == set(job["invocation_ids"])
+    # backoff 1 s, then 2 s: from the stored times (the API shows whole seconds)
+    async with rexd.runtime.db.reader() as session:
+        stored = (await session.execute(
+            select(HostRun.attempt, HostRun.started_at, HostRun.finished_at)
+            .where(HostRun.host_name == "flaky.example.com").order_by(HostRun.attempt))).all()
+    gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in itertools.pairwise(stored)]
+    assert gaps[0] >= 1.0 and gaps[1] >= 2.0, gaps
+    foreman = (await api.get(f"/api/job_invocations/{job['invocation_ids'][0]}")).json()
+    assert (foreman["status_label"], foreman["succeeded"], foreman["total"]) == ("succeeded", 1, 1)
+    first = (await api.get(f"/api/jobs/{job['id']}/executions", params={"per_page": 1})).json()
+    assert first["total"] == 3
+
+
+async def test_failures_another_try_cannot_fix_are_not_retried(rexd, two_hosts):
+    api = rexd.client
+    await add_host(api, "noauth.example.com", two_hosts[0], remote_execution_ssh_user="nobody-here")
+    job = await create(api, script="true", targets={"hosts": ["noauth.example.com"]},
+                       retry_count=2, retry_delay=0)
+    assert (await wait_plain(api, job["id"]))["status"] == "failed"
+    assert [r["attempt"] for r in await executions(api, job["id"])] == [1]
+    await add_host(api, "slow.example.com", two_hosts[1])
+    job = await create(api, script="sleep 30", targets={"hosts": ["slow.example.com"]},
+                       retry_count=2, retry_delay=0)
+
+    async def running():
+        return (await api.get(f"/api/jobs/{job['id']}")).json()["status"] == "running"
+
+    await wait_until(running)
+    await api.post(f"/api/jobs/{job['id']}/cancel", json={})
+    assert (await wait_plain(api, job["id"]))["status"] == "cancelled"
+    assert [(r["attempt"], r["status"]) for r in await executions(api, job["id"])] == [
+        (1, "cancelled")]
