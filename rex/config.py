@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     worker_name: str | None = None
     password_hash_memory_kib: int = 65536
     shutdown_grace: float = 10.0
+    offline_retry_seconds: float = 60.0  # how often a queued offline host is tried again
 
     @property
     def effective_database_url(self) -> str:

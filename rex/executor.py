@@ -87,6 +87,7 @@ class Prepared:
     secrets: list[str]
     error: str | None = None
     error_kind: str | None = None
+    first_seq: int = 0  # a host tried again while offline continues its output
 
 
 class Worker:
@@ -236,7 +237,7 @@ class Worker:
 
     async def _execute(self, run_id: int, prepared: Prepared) -> None:
         try:
-            sink = HostSink(self.writer, run_id, prepared.secrets)
+            sink = HostSink(self.writer, run_id, prepared.secrets, first_seq=prepared.first_seq)
             if prepared.target is None:
                 sink.debug(prepared.error or "Failed to prepare the host")
                 result = failed_result(prepared.error_kind or "render")
@@ -288,6 +289,7 @@ class Worker:
                 self.runtime, job=job, template=templates.get(job.template_id),
                 host=hosts.get(run.host_id), vault_values=vault_values,
             )
+            prepared[run.id].first_seq = run.next_seq
         return prepared
 
     async def _finish(self, run_id: int, result: HostResult) -> None:
@@ -298,7 +300,8 @@ class Worker:
         })
 
     async def _jobs_of_finished(self, session, run_ids: list[int]) -> None:
-        if await retry_failed_runs(session, run_ids, now=self.runtime.clock()):
+        if await retry_failed_runs(session, run_ids, now=self.runtime.clock(),
+                                   offline_retry=self.settings.offline_retry_seconds):
             self._wake.set()  # a retry due at once is claimed without waiting for the poll
         job_ids = set(
             (await session.scalars(

@@ -80,6 +80,8 @@ class InvocationRequest:
     environment: str | None = None  # JSON, see JobInvocation.environment
     retry_count: int = 0
     retry_delay: int = 0
+    queue_offline: bool = False
+    offline_ttl: int = 3600
 
 
 async def _template_for(session: AsyncSession, req: InvocationRequest) -> tuple[JobTemplate, str | None]:
@@ -209,6 +211,8 @@ async def create_invocation(
         environment=req.environment,
         retry_count=req.retry_count,
         retry_delay=req.retry_delay,
+        queue_offline=req.queue_offline,
+        offline_ttl=req.offline_ttl,
         feature=feature,
         user_id=user.id,
         targeting_type="static_query" if feature else req.targeting_type,

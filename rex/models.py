@@ -301,6 +301,11 @@ class JobInvocation(Timestamps, Base):
     # retry_count times, after retry_delay * 2^(attempt-1) seconds.
     retry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     retry_delay: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # An unreachable host waits (pending) and is tried every REX_OFFLINE_RETRY_SECONDS until
+    # offline_ttl seconds after it was first found offline; without it a scheduled firing
+    # skips the host.
+    queue_offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offline_ttl: Mapped[int] = mapped_column(Integer, default=3600, server_default="3600")
 
     inputs: Mapped[list[JobInvocationInput]] = relationship(
         back_populates="job_invocation", cascade="all, delete-orphan", order_by="JobInvocationInput.id"
@@ -330,6 +335,8 @@ class Job(Timestamps, Base):
     environment: Mapped[str | None] = mapped_column(Text)  # as JobInvocation.environment
     retry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     retry_delay: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    queue_offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offline_ttl: Mapped[int] = mapped_column(Integer, default=3600, server_default="3600")
 
 
 class VaultEntry(Timestamps, Base):
@@ -384,6 +391,7 @@ class HostRun(Base):
         ForeignKey("host_runs.id", ondelete="CASCADE"), index=True
     )
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a retry waits until then
+    offline_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first found unreachable
     host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))
     host_name: Mapped[str] = mapped_column(String(255))
     position: Mapped[int] = mapped_column(Integer, default=0)

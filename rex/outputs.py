@@ -130,10 +130,11 @@ class OutputWriter:
 class HostSink:
     """An engine's output sink for one host run: numbers events and scrubs secrets."""
 
-    def __init__(self, writer: OutputWriter, host_run_id: int, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, writer: OutputWriter, host_run_id: int, secrets: Iterable[str] = (), *,
+                 first_seq: int = 0) -> None:
         self._writer = writer
         self._run = host_run_id
-        self._seq = 0
+        self._seq = first_seq
         self._last = 0.0
         self._secrets = sorted({s.encode() for s in secrets if s}, key=len, reverse=True)
         # Per stream, the end of the output so far that may be the start of a secret: held

@@ -38,9 +38,8 @@ __all__ = ["JobSpec", "cancel_plain_job", "create_plain_job", "delete_plain_job"
 
 ALLOWED = ("name", "runtime", "script", "targets", "timeout", "schedule", "retry_count",
            "retry_delay", "queue_offline", "offline_ttl", "variables", "secrets", "dry_run")
-# What this rex does not do yet; a value other than the default is refused, not ignored.
-NOT_YET = {"queue_offline": False, "offline_ttl": None}
 DEFAULT_RETRY_DELAY = 10
+DEFAULT_OFFLINE_TTL = 3600
 
 
 @dataclass(frozen=True)
@@ -58,6 +57,8 @@ class JobSpec:
     secrets: Any = None
     retry_count: int = 0
     retry_delay: int = DEFAULT_RETRY_DELAY
+    queue_offline: bool = False
+    offline_ttl: int = DEFAULT_OFFLINE_TTL
 
 
 def _integer(body: Mapping[str, Any], key: str, low: int, high: int) -> int | None:
@@ -94,12 +95,10 @@ def parse_job(body: Any) -> JobSpec:
         raise ValidationFailed.field("runtime", f"must be one of {', '.join(RUNTIMES)}")
     retry_count = _integer(body, "retry_count", 0, 5) or 0
     retry_delay = _integer(body, "retry_delay", 0, 86400)
-    _integer(body, "offline_ttl", 1, 30 * 86400)
-    for key, default in NOT_YET.items():
-        if body.get(key, default) not in (default, None, [], {}):
-            raise ValidationFailed.field(key, "is not supported by this rex yet")
-    if not isinstance(body.get("dry_run", False), bool):
-        raise ValidationFailed.field("dry_run", "must be true or false")
+    offline_ttl = _integer(body, "offline_ttl", 1, 30 * 86400)
+    for key in ("dry_run", "queue_offline"):
+        if not isinstance(body.get(key) or False, bool):
+            raise ValidationFailed.field(key, "must be true or false")
     if "targets" not in body:
         raise ValidationFailed.field("targets", "can't be blank")
     return JobSpec(
@@ -114,6 +113,8 @@ def parse_job(body: Any) -> JobSpec:
         secrets=body.get("secrets"),
         retry_count=retry_count,
         retry_delay=DEFAULT_RETRY_DELAY if retry_delay is None else retry_delay,
+        queue_offline=bool(body.get("queue_offline")),
+        offline_ttl=offline_ttl or DEFAULT_OFFLINE_TTL,
     )
 
 
@@ -128,7 +129,8 @@ async def _invocation_request(session: AsyncSession, spec: JobSpec, user: User,
         runtime=spec.runtime, job_id=job_id, name=spec.name,
         execution_timeout_interval=spec.timeout, cron_line=spec.schedule,
         environment=environment.to_json(), retry_count=spec.retry_count,
-        retry_delay=spec.retry_delay,
+        retry_delay=spec.retry_delay, queue_offline=spec.queue_offline,
+        offline_ttl=spec.offline_ttl,
     )
 
 
@@ -137,7 +139,8 @@ async def create_plain_job(session: AsyncSession, runtime: Runtime, *, user: Use
     """Store the job and its first invocation (started now, or scheduled by `schedule`)."""
     job = Job(name=spec.name, runtime=spec.runtime, script=spec.script,
               targets=json.dumps(spec.targets), timeout=spec.timeout, schedule=spec.schedule,
-              retry_count=spec.retry_count, retry_delay=spec.retry_delay, user_id=user.id)
+              retry_count=spec.retry_count, retry_delay=spec.retry_delay,
+              queue_offline=spec.queue_offline, offline_ttl=spec.offline_ttl, user_id=user.id)
     session.add(job)
     await session.flush()
     request = await _invocation_request(session, spec, user, job.id)
@@ -254,6 +257,7 @@ async def job_view(session: AsyncSession, job: Job) -> dict[str, Any]:
         "id": job.id, "name": job.name, "runtime": job.runtime, "script": job.script,
         "targets": json.loads(job.targets), "timeout": job.timeout, "schedule": job.schedule,
         "retry_count": job.retry_count, "retry_delay": job.retry_delay,
+        "queue_offline": job.queue_offline, "offline_ttl": job.offline_ttl,
         "variables": environment.variables,
         "secrets": [{"env": k, "vault_key": v} for k, v in environment.secrets.items()],
         "status": _status(invocations, logic), "user_id": job.user_id,

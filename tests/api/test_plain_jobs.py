@@ -148,8 +148,8 @@ REFUSED = [
     ({"name": "x", "script": "true", "targets": {"all": True}, "timeout": 0}, "timeout", "1 to"),
     ({"name": "x", "script": "true", "targets": {"all": True}, "schedule": "every day"},
      "cron_line", ""),
-    ({"name": "x", "script": "true", "targets": {"all": True}, "queue_offline": True},
-     "queue_offline", "not supported"),
+    ({"name": "x", "script": "true", "targets": {"all": True}, "offline_ttl": 0},
+     "offline_ttl", "1 to"),
     ({"name": "x", "script": "true", "targets": {"all": True}, "retry_delay": -1}, "retry_delay",
      "0 to"),
     ({"name": "x", "script": "true", "targets": {"all": True}, "variables": {"1A": "1"}},
@@ -181,6 +181,7 @@ WRONG_TYPES = [
     {"name": 5, "script": "true", "targets": {"all": True}},
     {"name": "x", "script": "true", "targets": ["web"]},
     {"name": "x", "script": "true", "targets": {"all": True}, "dry_run": "maybe"},
+    {"name": "x", "script": "true", "targets": {"all": True}, "queue_offline": "maybe"},
     [1, 2, 3],
 ]
 
