@@ -29,6 +29,7 @@ from api.routers import (
     tasks,
     users,
     vault,
+    webhooks,
 )
 from rex import __version__
 from rex.config import Settings
@@ -51,6 +52,7 @@ ROUTERS: list[APIRouter] = [
     audits.router,
     jobs.router,
     vault.router,
+    webhooks.router,
 ]
 
 

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = 65536
     shutdown_grace: float = 10.0
     offline_retry_seconds: float = 60.0  # how often a queued offline host is tried again
+    webhook_timeout: float = 10.0  # seconds a receiver may take to answer
+    webhook_attempts: int = 8  # deliveries given up after this many failed attempts
+    webhook_retry_seconds: float = 5.0  # first retry delay, doubled each time (capped at 1 h)
 
     @property
     def effective_database_url(self) -> str:

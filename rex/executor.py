@@ -24,6 +24,7 @@ from rex.retries import retry_failed_runs
 from rex.runtime import Runtime
 from rex.ssh import CancelToken, Engine, HostResult, HostTarget
 from rex.vault import Environment, secret_values
+from rex.webhooks import execution_events
 
 __all__ = ["DatabaseKnownHosts", "Worker"]
 
@@ -303,6 +304,7 @@ class Worker:
         if await retry_failed_runs(session, run_ids, now=self.runtime.clock(),
                                    offline_retry=self.settings.offline_retry_seconds):
             self._wake.set()  # a retry due at once is claimed without waiting for the poll
+        await execution_events(session, run_ids, now=self.runtime.clock())
         job_ids = set(
             (await session.scalars(
                 select(HostRun.job_invocation_id).where(HostRun.id.in_(run_ids))

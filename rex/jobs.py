@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rex.errors import Conflict
 from rex.models import HostRun, JobInvocation
 from rex.outputs import append_debug
+from rex.webhooks import execution_events, job_event
 
 __all__ = ["FAILED_RESULTS", "RerunWithoutTemplate", "cancel_job", "cancel_runs", "finish_job_if_done", "rerun_job"]
 
@@ -24,6 +25,8 @@ async def end_run(
     run.state, run.result, run.error_kind, run.finished_at = "finished", result, kind, now
     run.lease_until = None
     await append_debug(session, run, message)
+    await session.flush()
+    await execution_events(session, [run.id], now=now)
 
 
 async def finish_job_if_done(session: AsyncSession, *, job_id: int, now: datetime) -> bool:
@@ -46,6 +49,7 @@ async def finish_job_if_done(session: AsyncSession, *, job_id: int, now: datetim
     job.ended_at = now
     job.started_at = job.started_at or now
     await session.flush()
+    await job_event(session, job, now=now)
     return True
 
 
@@ -62,6 +66,7 @@ async def cancel_job(
         job.state, job.result = "stopped", "cancelled"
         job.ended_at = now
         await session.flush()
+        await job_event(session, job, now=now)
         return
     await _cancel_queued(session, job=job, by=by, now=now)
     await session.execute(

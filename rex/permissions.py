@@ -74,6 +74,8 @@ PERMISSIONS: dict[str, str] = {
     # rex's own: the vault's secrets (keys are listed, values never shown)
     "view_vault": "VaultEntry",
     "edit_vault": "VaultEntry",
+    "view_webhooks": "Webhook",  # admins only: a webhook sees every job
+    "edit_webhooks": "Webhook",
 }
 
 # Resource types whose filters may carry a search, and how that search becomes SQL.

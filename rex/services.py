@@ -11,6 +11,7 @@ from rex.config import Settings
 from rex.errors import ConfigurationError
 from rex.runtime import Runtime, open_runtime
 from rex.sweeps import sweep
+from rex.webhooks import deliver_forever
 
 __all__ = ["make_worker", "run_worker", "start_background"]
 
@@ -37,7 +38,9 @@ def make_worker(runtime: Runtime):
 
 def start_background(runtime: Runtime, *, worker: bool) -> Callable[[], Awaitable[None]]:
     """Start sweeps (always) and the worker (when asked); return the coroutine that stops them."""
-    tasks = [asyncio.create_task(_sweep_forever(runtime), name="rex-sweeps")]
+    tasks = [asyncio.create_task(_sweep_forever(runtime), name="rex-sweeps"),
+             asyncio.create_task(deliver_forever(runtime, _interval(runtime.settings)),
+                                 name="rex-webhooks")]
     executor = make_worker(runtime) if worker else None
     if executor is not None:
         runtime.services.setdefault("wakers", []).append(executor.wake)
@@ -54,9 +57,12 @@ def start_background(runtime: Runtime, *, worker: bool) -> Callable[[], Awaitabl
     return stop
 
 
+def _interval(settings: Settings) -> float:
+    return max(min(settings.poll_interval * 4, settings.lease_seconds / 2, 1.0), 0.05)
+
+
 async def _sweep_forever(runtime: Runtime) -> None:
-    settings = runtime.settings
-    interval = max(min(settings.poll_interval * 4, settings.lease_seconds / 2, 1.0), 0.05)
+    interval = _interval(runtime.settings)
     while True:
         try:
             counts = await sweep(runtime.db, settings=runtime.settings, now=runtime.clock())

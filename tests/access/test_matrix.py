@@ -31,6 +31,9 @@ def template(n: int) -> dict:
                              "template_inputs_attributes": [{"name": "x"}]}}
 
 
+WEBHOOK = {"url": "http://127.0.0.1:9/h", "events": ["job.completed"], "secret": "secret-123"}
+
+
 def plain_job(n: int) -> dict:
     return {"name": f"plain {n}", "script": "true", "targets": {"hosts": ["web1.example.com"]}}
 
@@ -106,6 +109,13 @@ MATRIX = [
     ("PUT", "/api/vault/entry?key=shared/key", {"description": "d"},
                                                                 NO,   NO,   NO,   OK,   NO,   OK),
     ("DELETE", "/api/vault/entry?key={fresh_vault_key}", None,  NO,   NO,   NO,   OK,   NO,   OK),
+    ("GET", "/api/webhooks", None,                              NO,   NO,   NO,   NO,   NO,   OK),
+    ("POST", "/api/webhooks", {"url": "http://127.0.0.1:9/h", "events": ["job.completed"],
+                               "secret": "secret-123"},     NO,   NO,   NO,   NO,   NO,   NEW),
+    ("GET", "/api/webhooks/{webhook}", None,                    NO,   NO,   NO,   NO,   NO,   OK),
+    ("PUT", "/api/webhooks/{webhook}", {"enabled": False},      NO,   NO,   NO,   NO,   NO,   OK),
+    ("DELETE", "/api/webhooks/{fresh_webhook}", None,           NO,   NO,   NO,   NO,   NO,   OK),
+    ("GET", "/api/webhooks/{webhook}/deliveries", None,         NO,   NO,   NO,   NO,   NO,   OK),
     ("GET", "/foreman_tasks/api/tasks", None,                   NO,   OK,   OK,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/tasks/{task}", None,            NO,   OK,   OK,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/recurring_logics", None,        NO,   OK,   OK,   OK,   NO,   OK),
@@ -191,6 +201,7 @@ class World:
         ids["plain_job"] = (await self.post("/api/jobs", plain_job(0)))["id"]
         ids["vault_entry"] = (await self.post("/api/vault", {"key": "shared/key",
                                                              "value": "v"}))["id"]
+        ids["webhook"] = (await self.post("/api/webhooks", WEBHOOK))["id"]
         ids["bookmark"] = (await self.post("/api/bookmarks", {
             "name": "shared", "query": "name ~ web*", "controller": "hosts", "public": True}))["id"]
         ids["other_user"] = (await self.post("/api/users", {"login": "other",
@@ -222,6 +233,7 @@ class World:
             "fresh_user": lambda: self.post("/api/users", {"login": f"gone{n}",
                                                            "password": "gone-pw-1"}),
             "fresh_role": lambda: self.post("/api/roles", {"name": f"Gone {n}"}),
+            "fresh_webhook": lambda: self.post("/api/webhooks", WEBHOOK),
             "fresh_vault_entry": lambda: self.post("/api/vault", {"key": f"x/{n}", "value": "v"}),
             "own_token": lambda: self.post(f"/api/users/{uid}/personal_access_tokens",
                                            {"name": f"t{n}"}),

@@ -44,7 +44,10 @@ async def server(tmp_path_factory):
     plain = (await api.post("/api/jobs", json={
         "name": "json", "script": "true", "targets": {"hosts": ["json1.example.com"]}})).json()
     ids = {"hosts": host["id"], "job_invocations": job["id"], "templates": job["template_id"],
-           "job_templates": job["template_id"], "jobs": plain["id"]}
+           "job_templates": job["template_id"], "jobs": plain["id"],
+           "webhooks": (await api.post("/api/webhooks", json={
+               "url": "http://127.0.0.1:9/h", "events": ["job.completed"],
+               "secret": "secret-123"})).json()["id"]}
     yield live, ids
     await live.stop()
 
