@@ -27,6 +27,7 @@ from api.routers import (
     ssh_keys,
     status,
     tasks,
+    triggers,
     users,
     vault,
     webhooks,
@@ -39,6 +40,8 @@ __all__ = ["API_PREFIXES", "create_app"]
 
 API_PREFIXES = ("/api", "/api/v2")
 JSON_ONLY_PREFIXES = ("/api", "/foreman_tasks/api")
+# take forms and query strings too (api/routers/triggers.py)
+PLAIN_TEXT_ENDPOINTS = ("/jobs/trigger", "/jobs/status", "/jobs/logs")
 ROUTERS: list[APIRouter] = [
     status.router,
     hosts.router,
@@ -50,6 +53,7 @@ ROUTERS: list[APIRouter] = [
     users.router,
     roles.router,
     audits.router,
+    triggers.router,  # before jobs: /jobs/trigger is not /jobs/{id}
     jobs.router,
     vault.router,
     webhooks.router,
@@ -98,7 +102,7 @@ async def require_json(request: Request, call_next):
     """Refuse POST/PUT bodies that are not JSON with Foreman's 415 message."""
     if request.method in ("POST", "PUT", "PATCH") and request.url.path.startswith(
         JSON_ONLY_PREFIXES
-    ):
+    ) and not request.url.path.endswith(PLAIN_TEXT_ENDPOINTS):
         content_type = request.headers.get("content-type", "")
         if content_type.split(";")[0].strip().lower() != "application/json":
             shown = content_type or "none"

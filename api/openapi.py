@@ -13,7 +13,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-__all__ = ["ERROR_STATUSES", "install_openapi"]
+__all__ = ["ERROR_STATUSES", "PLAIN_TEXT_TAG", "install_openapi"]
+
+PLAIN_TEXT_TAG = "triggers"  # routes that answer their errors as plain text
 
 ERROR_STATUSES = {
     "400": "Bad search query or malformed JSON",
@@ -51,11 +53,14 @@ def _document(app: FastAPI) -> dict[str, Any]:
     components["securitySchemes"] = SECURITY
     doc["security"] = [{"basic": []}, {"bearer": []}]
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    text = {"content": {"text/plain": {"schema": {"type": "string"}}}}
     for operations in doc.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
+            plain = PLAIN_TEXT_TAG in operation.get("tags", ())
             for status, description in ERROR_STATUSES.items():
-                responses[status] = {"description": description, **error}
+                body = text if plain and status in ("400", "401", "403", "404") else error
+                responses[status] = {"description": description, **body}
     return doc
 
 

@@ -200,6 +200,11 @@ class JobTemplateIn(BaseModel):
         default=None, description="Inputs: by id or name; _destroy removes one"
     )
     audit_comment: str | None = Field(default=None, description="Accepted and ignored")
+    api_trigger: bool | None = Field(
+        default=None, description="May be run with /api/jobs/trigger (as the user enabling it)")
+    api_key: str | None = Field(default=None, description="Key of /api/jobs/trigger (write only)")
+    api_trigger_targets: dict[str, Any] | None = Field(
+        default=None, description="Targets object of triggered jobs (hosts, tag, group, os, ...)")
     location_ids: list[int | str] | None = Field(default=None, description="Accepted and ignored")
     organization_ids: list[int | str] | None = Field(
         default=None, description="Accepted and ignored"

@@ -201,6 +201,11 @@ class JobTemplate(Timestamps, Base):
     effective_user_value: Mapped[str | None] = mapped_column(String(255))
     effective_user_overridable: Mapped[bool] = mapped_column(Boolean, default=True)
     effective_user_current_user: Mapped[bool] = mapped_column(Boolean, default=False)
+    # API triggering (GET|POST /api/jobs/trigger): run as the user who enabled it
+    api_trigger: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    api_key_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the key
+    api_trigger_targets: Mapped[str | None] = mapped_column(Text)  # JSON targets object
+    api_trigger_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     inputs: Mapped[list[TemplateInput]] = relationship(
         back_populates="template", cascade="all, delete-orphan", order_by="TemplateInput.id"
@@ -306,6 +311,8 @@ class JobInvocation(Timestamps, Base):
     # skips the host.
     queue_offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     offline_ttl: Mapped[int] = mapped_column(Integer, default=3600, server_default="3600")
+    # SHA-256 of the token a trigger answered; status and logs are read with it
+    trigger_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     inputs: Mapped[list[JobInvocationInput]] = relationship(
         back_populates="job_invocation", cascade="all, delete-orphan", order_by="JobInvocationInput.id"

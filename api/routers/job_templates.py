@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, status
 
 from api.deps import PagingDep, ReaderDep, SessionDep
 from api.permissions import Allowed
 from api.render import envelope, timestamp
 from api.schemas import CloneBody, FeatureBody, JobTemplateBody, TemplateInputBody
-from rex import templates
+from rex import templates, triggers
 from rex.models import JobTemplate, RemoteExecutionFeature, TemplateInput
+from rex.secrets import MASK
 
 router = APIRouter(tags=["job_templates"])
 
@@ -66,6 +69,10 @@ def render_template(template: JobTemplate) -> dict:
         },
         "locations": [],
         "organizations": [],
+        "api_trigger": template.api_trigger,
+        "api_key": MASK if template.api_key_hash else None,
+        "api_trigger_targets": json.loads(template.api_trigger_targets)
+        if template.api_trigger_targets else None,
     }
 
 
@@ -82,8 +89,14 @@ def render_feature(feature: RemoteExecutionFeature, names: dict[int, str]) -> di
     }
 
 
-def _attrs(body: JobTemplateBody) -> dict:
-    return body.job_template.model_dump(exclude_unset=True, by_alias=True)
+TRIGGER_FIELDS = ("api_trigger", "api_key", "api_trigger_targets")
+
+
+def _attrs(body: JobTemplateBody) -> tuple[dict, dict]:
+    """Split a body into the template's own fields and its API-trigger settings."""
+    attrs = body.job_template.model_dump(exclude_unset=True, by_alias=True)
+    return ({k: v for k, v in attrs.items() if k not in TRIGGER_FIELDS},
+            {k: v for k, v in attrs.items() if k in TRIGGER_FIELDS})
 
 
 @router.get("/job_templates", summary="List job templates")
@@ -101,10 +114,13 @@ async def show(id: str, session: ReaderDep, user: Allowed("view_job_templates"))
 async def create(
     body: JobTemplateBody, session: SessionDep, user: Allowed("create_job_templates")
 ) -> dict:
-    attrs = _attrs(body)
+    attrs, trigger = _attrs(body)
     if attrs.get("locked"):
         user.require("lock_job_templates")
-    return render_template(await templates.create_template(session, attrs=attrs))
+    template = await templates.create_template(session, attrs=attrs)
+    if trigger:
+        await triggers.configure(session, template, trigger, user.user)
+    return render_template(template)
 
 
 @router.put("/job_templates/{id}", summary="Update a job template")
@@ -112,10 +128,13 @@ async def update(
     id: str, body: JobTemplateBody, session: SessionDep, user: Allowed("edit_job_templates")
 ) -> dict:
     template = await templates.find_template(session, id)
-    attrs = _attrs(body)
+    attrs, trigger = _attrs(body)
     if attrs.get("locked") is not None and bool(attrs["locked"]) != template.locked:
         user.require("lock_job_templates")
     changed = await templates.update_template(session, template=template, attrs=attrs)
+    if trigger:
+        await triggers.configure(session, changed, trigger, user.user)
+        await session.flush()
     return render_template(changed)
 
 
