@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 
@@ -147,7 +148,8 @@ async def test_a_running_job_cannot_be_deleted_until_cancelled(rexd, two_hosts):
 SECRET = "Sx-4711-geheim"
 
 
-async def test_variables_and_vault_secrets_reach_the_script_and_never_its_output(rexd, two_hosts):
+async def test_variables_and_vault_secrets_reach_the_script_and_never_its_output(rexd, two_hosts,
+                                                                                 sshd_rig):
     api = rexd.client
     await add_host(api, "env.example.com", two_hosts[0], remote_execution_effective_user=EFFECTIVE)
     made = await api.post("/api/vault", json={"key": "app/token", "value": SECRET})
@@ -160,6 +162,14 @@ async def test_variables_and_vault_secrets_reach_the_script_and_never_its_output
                        variables={"GREETING": "hello there"},
                        secrets=[{"env": "TOKEN", "vault_key": "app/token"}])
     assert job["secrets"] == [{"env": "TOKEN", "vault_key": "app/token"}]
+    workdir, looked = sshd_rig.workdir(), 0
+    while (await api.get(f"/api/jobs/{job['id']}")).json()["status"] in ("pending", "running"):
+        for path in workdir.rglob("rex-*/*"):  # the run directory, while the script runs
+            with contextlib.suppress(OSError):
+                assert SECRET.encode() not in path.read_bytes(), path
+                looked += 1
+        await asyncio.sleep(0.05)
+    assert looked  # the run directory was seen at least once
     assert (await wait_plain(api, job["id"]))["status"] == "succeeded"
     [row] = await executions(api, job["id"])
     assert row["stdout"] == f"{EFFECTIVE}\ngreeting=hello there\n*****\n"
