@@ -188,8 +188,13 @@ async def record_job(session: AsyncSession, *, action: str, job: JobInvocation,
         select(HostRun.host_name).where(HostRun.job_invocation_id == job.id)
         .order_by(HostRun.position).limit(1000)
     )).all()
+    template_sha512 = None
+    if job.template_id is not None:
+        template_sha512 = await session.scalar(
+            select(JobTemplate.template_sha512).where(JobTemplate.id == job.template_id))
     changes = {
         "template_id": job.template_id, "template_name": job.template_name,
+        "template_sha512": template_sha512, "script_sha512": job.script_sha512,
         "inputs": {i.name: MASK if i.hidden else i.value for i in job.inputs},
         "search_query": job.search_query, "hosts": list(hosts), "total_hosts": job.total_hosts,
         "effective_user": job.effective_user, "ssh_user": job.ssh_user,

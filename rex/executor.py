@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from rex.hosts import parameter_values
+from rex.integrity import digest, tampered
 from rex.jobs import finish_job_if_done
 from rex.models import Host, HostRun, JobInvocation, JobTemplate, KnownHostKey
 from rex.outputs import HostSink, OutputWriter
@@ -89,6 +90,7 @@ class Prepared:
     error: str | None = None
     error_kind: str | None = None
     first_seq: int = 0  # a host tried again while offline continues its output
+    script_sha512: str | None = None  # of the rendered script sent to the host
 
 
 class Worker:
@@ -246,7 +248,7 @@ class Worker:
                 token = self.tokens[run_id] = CancelToken()
                 result = await self.engine.run(prepared.target, sink, token)
                 await sink.finish()
-            await self._finish(run_id, result)
+            await self._finish(run_id, result, prepared.script_sha512)
         except Exception:  # a host must always end, whatever went wrong inside rex
             log.exception("host run %s failed inside rex", run_id)
             await self._finish(run_id, failed_result("internal"))
@@ -293,11 +295,12 @@ class Worker:
             prepared[run.id].first_seq = run.next_seq
         return prepared
 
-    async def _finish(self, run_id: int, result: HostResult) -> None:
+    async def _finish(self, run_id: int, result: HostResult, script_sha512: str | None = None) -> None:
         await self.writer.finish({
             "id": run_id, "state": "finished", "result": result.status,
             "exit_status": result.exit_status, "error_kind": result.error_kind,
             "finished_at": self.runtime.clock(), "lease_until": None,
+            "script_sha512": script_sha512,
         })
 
     async def _jobs_of_finished(self, session, run_ids: list[int]) -> None:
@@ -370,6 +373,13 @@ def build_target(runtime: Runtime, *, job: JobInvocation, template: JobTemplate 
         return Prepared(None, [], "Host was deleted before it could run", "missing")
     if template is None and job.script is None:
         return Prepared(None, [], "Job template was deleted before the host could run", "render")
+    if job.script is None and tampered(template.template, template.template_sha512):
+        return Prepared(None, [], f"Template {template.name} was changed outside rex (its "
+                        "SHA-512 no longer matches the one rex stored); refusing to run it",
+                        "integrity")
+    if tampered(job.script, job.script_sha512):
+        return Prepared(None, [], "The job's script was changed outside rex (its SHA-512 no "
+                        "longer matches the one rex stored); refusing to run it", "integrity")
     params = parameter_values(host, vault)
     inputs = {i.name: vault.decrypt(i.value) if i.hidden else i.value for i in job.inputs}
     secrets = [v for v in (
@@ -427,4 +437,4 @@ def build_target(runtime: Runtime, *, job: JobInvocation, template: JobTemplate 
         runtime=job.runtime,
         environment=tuple(env),
     )
-    return Prepared(target, secrets)
+    return Prepared(target, secrets, script_sha512=digest(script))

@@ -168,7 +168,7 @@ _COPIED = (
     "feature", "targeting_type", "randomized_ordering", "ssh_user", "effective_user",
     "password", "key_passphrase", "effective_user_password", "concurrency_level",
     "execution_timeout_interval", "time_to_pickup", "bookmark_id", "job_id", "script", "runtime",
-    "environment", "retry_count", "retry_delay", "queue_offline", "offline_ttl",
+    "environment", "retry_count", "retry_delay", "queue_offline", "offline_ttl", "script_sha512",
 )
 
 

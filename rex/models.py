@@ -201,6 +201,7 @@ class JobTemplate(Timestamps, Base):
     effective_user_value: Mapped[str | None] = mapped_column(String(255))
     effective_user_overridable: Mapped[bool] = mapped_column(Boolean, default=True)
     effective_user_current_user: Mapped[bool] = mapped_column(Boolean, default=False)
+    template_sha512: Mapped[str | None] = mapped_column(String(128))  # of `template`, set on save
     # API triggering (GET|POST /api/jobs/trigger): run as the user who enabled it
     api_trigger: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     api_key_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the key
@@ -311,6 +312,7 @@ class JobInvocation(Timestamps, Base):
     # skips the host.
     queue_offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     offline_ttl: Mapped[int] = mapped_column(Integer, default=3600, server_default="3600")
+    script_sha512: Mapped[str | None] = mapped_column(String(128))  # of `script`, set on save
     # SHA-256 of the token a trigger answered; status and logs are read with it
     trigger_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
@@ -433,6 +435,7 @@ class HostRun(Base):
     )
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a retry waits until then
     offline_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first found unreachable
+    script_sha512: Mapped[str | None] = mapped_column(String(128))  # of the script it was sent
     host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))
     host_name: Mapped[str] = mapped_column(String(255))
     position: Mapped[int] = mapped_column(Integer, default=0)

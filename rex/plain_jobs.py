@@ -308,6 +308,7 @@ async def execution_rows(session: AsyncSession, job: Job, runs: list[HostRun]) -
             "stdout": b"".join(output.get((run.id, "stdout"), [])).decode(errors="replace"),
             "stderr": b"".join(output.get((run.id, "stderr"), [])).decode(errors="replace"),
             "started_at": run.started_at, "finished_at": run.finished_at,
+            "script_sha512": run.script_sha512,
         })
     return rows
 

@@ -99,7 +99,7 @@ def _clone(job: JobInvocation, *, iteration: int, start_at: datetime) -> JobInvo
             "effective_user_password", "concurrency_level", "execution_timeout_interval",
             "time_to_pickup", "recurring_logic_id", "resolved_at", "total_hosts", "bookmark_id",
             "job_id", "script", "runtime", "environment",
-            "retry_count", "retry_delay", "queue_offline", "offline_ttl",
+            "retry_count", "retry_delay", "queue_offline", "offline_ttl", "script_sha512",
         )
     }
     clone = JobInvocation(

@@ -25,7 +25,7 @@ __all__ = ["RETRYABLE_KINDS", "retry_failed_runs"]
 RETRYABLE_KINDS = ("timeout", "unreachable")
 _COPIED = ("host_id", "host_name", "position", "state", "result", "exit_status", "error_kind",
            "effective_user", "worker", "queued_at", "started_at", "finished_at", "next_seq",
-           "attempt", "offline_since")
+           "attempt", "offline_since", "script_sha512")
 
 
 def _reason(run: HostRun) -> str:

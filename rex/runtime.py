@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from rex import audits
+from rex import audits, integrity
 from rex.auth import Authenticator
 from rex.config import Settings
 from rex.db import Database
@@ -46,6 +46,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     """Prepare the data dir, migrate the schema, and make sure the first admin exists."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     audits.install()
+    integrity.install()
     tune_hashing(settings.password_hash_memory_kib)
     vault = load_vault(settings)
     url = settings.effective_database_url

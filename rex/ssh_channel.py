@@ -14,7 +14,16 @@ import re
 from collections import deque
 from typing import Any
 
-from rex.wrapper import EVENT_ENV, EVENT_MKDIR, EVENT_NOEXEC, EVENT_RUNTIME, EVENT_STDIN, RemotePlan
+from rex.wrapper import (
+    EVENT_ENV,
+    EVENT_INTEGRITY,
+    EVENT_MKDIR,
+    EVENT_NOEXEC,
+    EVENT_NOHASH,
+    EVENT_RUNTIME,
+    EVENT_STDIN,
+    RemotePlan,
+)
 
 __all__ = ["Exec", "Pump"]
 
@@ -231,6 +240,12 @@ class Exec:
         if EVENT_NOEXEC in events:
             return ("working_dir", (f"Cannot execute in {working_dir} (noexec?): "
                     "set remote_execution_remote_working_dir"))
+        if EVENT_NOHASH in events:
+            return ("integrity", (f"Cannot check the script on {where}: none of sha512sum, "
+                    "shasum -a 512 or openssl dgst -sha512 works there"))
+        if EVENT_INTEGRITY in events:
+            return ("integrity", (f"The script written on {where} does not match the SHA-512 "
+                    "rex sent; refusing to run it"))
         if EVENT_RUNTIME in events:
             return ("runtime", f"Runtime {self.plan.runtime} not found on {where}")
         if EVENT_STDIN in events:

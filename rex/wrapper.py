@@ -19,6 +19,7 @@ its process group, never the wrapper, which records the exit status and cleans u
 
 from __future__ import annotations
 
+import hashlib
 import io
 import secrets
 import shlex
@@ -45,6 +46,8 @@ EVENT_NOEXEC = "noexec"
 EVENT_STDIN = "stdin"
 EVENT_RUNTIME = "runtime"
 EVENT_ENV = "env"
+EVENT_NOHASH = "nohash"
+EVENT_INTEGRITY = "integrity"
 
 # Every fork+exec on the host costs about a millisecond of its CPU, a twentieth of a whole
 # SSH login, so the wrapper runs three programs (tar, the script, rm) and shell builtins for
@@ -55,6 +58,8 @@ _WRAPPER = """D=@DIR@
 [ -d @WD@ ] && [ -w @WD@ ] || { echo @M@:mkdir >&2; exit 1; }
 tar -x -m -C @WD@ -f - || { rm -rf "$D"; echo @M@:stdin >&2; exit 1; }
 [ -f "$D/script" ] || { rm -rf "$D"; echo @M@:stdin >&2; exit 1; }
+s=$( { sha512sum "$D/script" || shasum -a 512 "$D/script" || openssl dgst -sha512 -r "$D/script"; } 2>/dev/null ) || { @DROP@ echo @M@:nohash >&2; exit 1; }
+case $s in "@SHA@ "*) ;; *) @DROP@ echo @M@:integrity >&2; exit 1 ;; esac
 @GRANT@
 [ -x "$D/script" ] || { @DROP@ echo @M@:noexec >&2; exit 126; }
 @LAUNCH@
@@ -246,6 +251,7 @@ def plan_remote(
         END='rm -rf "$D"' if cleanup else 'echo $rc > "$D/exit_status"',
         DIR=shlex.quote(directory),
         WD=shlex.quote(working_dir),
+        SHA=hashlib.sha512(script).hexdigest(),
         M=marker,
     )
     return RemotePlan(
