@@ -22,6 +22,7 @@ from api.routers import (
     job_outputs,
     job_templates,
     jobs,
+    playbooks,
     recurring_logics,
     roles,
     ssh_keys,
@@ -57,6 +58,7 @@ ROUTERS: list[APIRouter] = [
     jobs.router,
     vault.router,
     webhooks.router,
+    playbooks.router,
 ]
 
 

@@ -393,6 +393,44 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class Playbook(Timestamps, Base):
+    """Ordered steps (scripts, templates, approval gates) run host by host, step by step."""
+
+    __tablename__ = "playbooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    parameters: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    steps: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, each with its script_sha512
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PlaybookRun(Timestamps, Base):
+    """One run of a playbook: where it is, and every host's results so far (JSON).
+
+    `state` running|waiting_approval|succeeded|failed|cancelled|rejected; `step` is the index
+    of the current step; `step_jobs` the job invocation ids of the current step, by host id.
+    """
+
+    __tablename__ = "playbook_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    playbook_id: Mapped[int | None] = mapped_column(ForeignKey("playbooks.id", ondelete="SET NULL"))
+    playbook_name: Mapped[str] = mapped_column(String(255))
+    definition: Mapped[str] = mapped_column(Text)  # the playbook's steps when the run started
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    parameters: Mapped[str] = mapped_column(Text, default="{}")
+    state: Mapped[str] = mapped_column(String(24), default="running", index=True)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    step_jobs: Mapped[str] = mapped_column(Text, default="{}")
+    hosts: Mapped[str] = mapped_column(Text, default="{}")  # host id -> name, state, steps
+    approval_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    comment: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class JobInvocationInput(Base):
     """An input value of a job; hidden inputs are stored encrypted."""
 

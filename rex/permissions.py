@@ -76,6 +76,7 @@ PERMISSIONS: dict[str, str] = {
     "edit_vault": "VaultEntry",
     "view_webhooks": "Webhook",  # admins only: a webhook sees every job
     "edit_webhooks": "Webhook",
+    "approve_playbook_runs": "PlaybookRun",
 }
 
 # Resource types whose filters may carry a search, and how that search becomes SQL.
@@ -97,7 +98,7 @@ _REX_USER = (
 _REX_MANAGER = (
     *_REX_USER, "cancel_job_invocations", "create_job_templates", "edit_job_templates",
     "destroy_job_templates", "lock_job_templates", "edit_remote_execution_features",
-    "edit_recurring_logics", "view_audit_logs", "edit_vault",
+    "edit_recurring_logics", "view_audit_logs", "edit_vault", "approve_playbook_runs",
 )
 
 

@@ -239,3 +239,26 @@ def describe(
     values = {name: "***" if name in hidden else (value or "") for name, value in inputs.items()}
     values.update(job_category=job_category, template_name=template_name)
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), "''"), fmt)[:255]
+
+
+def _guarded(work: Any) -> Any:
+    try:
+        return work()
+    except _Abort as exc:
+        raise RenderError(str(exc)) from exc
+    except SecurityError as exc:
+        raise RenderError(f"not allowed in the sandbox: {exc}") from exc
+    except TemplateError as exc:
+        raise RenderError(exc.message or type(exc).__name__) from exc
+    except Exception as exc:  # an expression can raise anything Python can
+        raise RenderError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
+    """Evaluate a sandboxed Jinja2 expression (`steps.check.exit_status == 0`) in `context`."""
+    return _guarded(lambda: _ENV.compile_expression(expression, undefined_to_none=False)(**context))
+
+
+def render_text(source: str, context: Mapping[str, Any]) -> str:
+    """Render a small sandboxed template (a playbook step's input) in `context`, once."""
+    return _guarded(lambda: _bounded(_ENV.from_string(source).generate(**context)))

@@ -1,11 +1,12 @@
-"""What every rex starts with: permissions and built-in roles, the "Run Command - Script Default"
-template and its feature."""
+"""What every rex starts with: permissions and built-in roles, the built-in playbooks, the
+"Run Command - Script Default" template and its feature."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rex.builtin_playbooks import seed_playbooks
 from rex.models import JobTemplate, RemoteExecutionFeature, TemplateInput
 from rex.permissions import seed_access
 
@@ -17,6 +18,7 @@ RUN_COMMAND = "Run Command - Script Default"
 async def seed(session: AsyncSession) -> None:
     """Create the seeded roles, template and `run_script` feature when missing (idempotent)."""
     await seed_access(session)
+    await seed_playbooks(session)
     template = await session.scalar(select(JobTemplate).where(JobTemplate.name == RUN_COMMAND))
     if template is None:
         template = JobTemplate(

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from rex.config import Settings
 from rex.errors import ConfigurationError
+from rex.playbook_runs import advance_runs
 from rex.runtime import Runtime, open_runtime
 from rex.sweeps import sweep
 from rex.webhooks import deliver_forever
@@ -39,6 +40,7 @@ def make_worker(runtime: Runtime):
 def start_background(runtime: Runtime, *, worker: bool) -> Callable[[], Awaitable[None]]:
     """Start sweeps (always) and the worker (when asked); return the coroutine that stops them."""
     tasks = [asyncio.create_task(_sweep_forever(runtime), name="rex-sweeps"),
+             asyncio.create_task(_playbooks_forever(runtime), name="rex-playbooks"),
              asyncio.create_task(deliver_forever(runtime, _interval(runtime.settings)),
                                  name="rex-webhooks")]
     executor = make_worker(runtime) if worker else None
@@ -71,6 +73,19 @@ async def _sweep_forever(runtime: Runtime) -> None:
                 runtime.notify_work()
         except Exception:
             log.exception("sweep failed")
+        await asyncio.sleep(interval)
+
+
+async def _playbooks_forever(runtime: Runtime) -> None:
+    interval = _interval(runtime.settings)
+    while True:
+        try:
+            async with runtime.db.unit_of_work() as session:
+                moved = await advance_runs(session, runtime, now=runtime.clock())
+            if moved:
+                runtime.notify_work()
+        except Exception:
+            log.exception("advancing playbook runs failed")
         await asyncio.sleep(interval)
 
 

@@ -31,6 +31,7 @@ def template(n: int) -> dict:
                              "template_inputs_attributes": [{"name": "x"}]}}
 
 
+GATED = [{"id": "gate", "type": "approval"}, {"id": "after", "script": "true"}]
 WEBHOOK = {"url": "http://127.0.0.1:9/h", "events": ["job.completed"], "secret": "secret-123"}
 
 
@@ -116,6 +117,22 @@ MATRIX = [
     ("PUT", "/api/webhooks/{webhook}", {"enabled": False},      NO,   NO,   NO,   NO,   NO,   OK),
     ("DELETE", "/api/webhooks/{fresh_webhook}", None,           NO,   NO,   NO,   NO,   NO,   OK),
     ("GET", "/api/webhooks/{webhook}/deliveries", None,         NO,   NO,   NO,   NO,   NO,   OK),
+    ("GET", "/api/playbooks", None,                             NO,   OK,   OK,   OK,   NO,   OK),
+    ("POST", "/api/playbooks", lambda n: {"name": f"P {n}", "steps": GATED},
+                                                                NO,   NO,   NO,   NEW,  NO,   NEW),
+    ("GET", "/api/playbooks/{playbook}", None,                  NO,   OK,   OK,   OK,   NO,   OK),
+    ("PUT", "/api/playbooks/{playbook}", {"description": "d"},  NO,   NO,   NO,   OK,   NO,   OK),
+    ("DELETE", "/api/playbooks/{fresh_playbook}", None,         NO,   NO,   NO,   OK,   NO,   OK),
+    ("POST", "/api/playbooks/{playbook}/run", {"targets": {"hosts": ["web1.example.com"]}},
+                                                                NO,   NO,   NEW,  NEW,  NO,   NEW),
+    ("GET", "/api/playbook_runs", None,                         NO,   OK,   OK,   OK,   NO,   OK),
+    ("GET", "/api/playbook_runs/{playbook_run}", None,          NO,   OK,   OK,   OK,   NO,   OK),
+    ("POST", "/api/playbook_runs/{fresh_playbook_run}/cancel", {},
+                                                                NO,   NO,   NO,   OK,   NO,   OK),
+    ("POST", "/api/playbook_runs/{fresh_playbook_run}/approve", {},
+                                                                NO,   NO,   NO,   OK,   NO,   OK),
+    ("POST", "/api/playbook_runs/{fresh_playbook_run}/reject", {},
+                                                                NO,   NO,   NO,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/tasks", None,                   NO,   OK,   OK,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/tasks/{task}", None,            NO,   OK,   OK,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/recurring_logics", None,        NO,   OK,   OK,   OK,   NO,   OK),
@@ -205,6 +222,8 @@ class World:
         ids["vault_entry"] = (await self.post("/api/vault", {"key": "shared/key",
                                                              "value": "v"}))["id"]
         ids["webhook"] = (await self.post("/api/webhooks", WEBHOOK))["id"]
+        ids["playbook"] = (await self.post("/api/playbooks", {"name": "Gated", "steps": GATED}))["id"]
+        ids["playbook_run"] = await self.playbook_run()
         ids["bookmark"] = (await self.post("/api/bookmarks", {
             "name": "shared", "query": "name ~ web*", "controller": "hosts", "public": True}))["id"]
         ids["other_user"] = (await self.post("/api/users", {"login": "other",
@@ -219,6 +238,11 @@ class World:
         body["job_invocation"]["recurrence"] = {"cron_line": "0 3 * * *"}
         made = await self.post("/api/job_invocations", body)
         return made["recurrence"]["id"]
+
+    async def playbook_run(self) -> int:
+        """A run of the gated playbook started by admin: waiting at its gate."""
+        return (await self.post(f"/api/playbooks/{self.ids['playbook']}/run",
+                                {"targets": {"hosts": ["web1.example.com"]}}))["id"]
 
     async def filter(self) -> int:
         return (await self.post("/api/filters", {"role_id": self.ids["role"],
@@ -237,12 +261,16 @@ class World:
                                                            "password": "gone-pw-1"}),
             "fresh_role": lambda: self.post("/api/roles", {"name": f"Gone {n}"}),
             "fresh_webhook": lambda: self.post("/api/webhooks", WEBHOOK),
+            "fresh_playbook": lambda: self.post("/api/playbooks", {"name": f"Gone P {n}",
+                                                                   "steps": GATED}),
             "fresh_vault_entry": lambda: self.post("/api/vault", {"key": f"x/{n}", "value": "v"}),
             "own_token": lambda: self.post(f"/api/users/{uid}/personal_access_tokens",
                                            {"name": f"t{n}"}),
         }
         if name == "fresh_logic":
             return await self.logic()
+        if name == "fresh_playbook_run":
+            return await self.playbook_run()
         if name == "fresh_vault_key":
             return (await self.post("/api/vault", {"key": f"gone/{n}", "value": "v"}))["key"]
         if name == "fresh_plain_job":  # stopped, so that it may be deleted

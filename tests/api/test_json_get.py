@@ -47,7 +47,8 @@ async def server(tmp_path_factory):
            "job_templates": job["template_id"], "jobs": plain["id"],
            "webhooks": (await api.post("/api/webhooks", json={
                "url": "http://127.0.0.1:9/h", "events": ["job.completed"],
-               "secret": "secret-123"})).json()["id"]}
+               "secret": "secret-123"})).json()["id"],
+           "playbooks": 1}
     yield live, ids
     await live.stop()
 
