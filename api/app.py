@@ -18,6 +18,7 @@ from api.routers import (
     audits,
     bookmarks,
     hosts,
+    job_definitions,
     job_invocations,
     job_outputs,
     job_templates,
@@ -59,6 +60,7 @@ ROUTERS: list[APIRouter] = [
     vault.router,
     webhooks.router,
     playbooks.router,
+    job_definitions.router,
 ]
 
 

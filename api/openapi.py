@@ -13,15 +13,18 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-__all__ = ["ERROR_STATUSES", "PLAIN_TEXT_TAG", "install_openapi"]
+__all__ = ["ERROR_STATUSES", "KEEP_422", "PLAIN_TEXT_TAG", "install_openapi"]
 
 PLAIN_TEXT_TAG = "triggers"  # routes that answer their errors as plain text
+KEEP_422 = "x-rex-own-422"  # openapi_extra of a route whose 422 body is not the error body
 
 ERROR_STATUSES = {
     "400": "Bad search query or malformed JSON",
     "401": "Not authenticated (or too many failed logins: see Retry-After)",
     "403": "A permission is missing",
     "404": "Not found",
+    "405": "Not allowed on this resource (job definitions are read-only)",
+    "409": "Not possible in the object's current state",
     "413": "Request body too large",
     "415": "Body is not JSON",
     "422": "Invalid values",
@@ -59,6 +62,8 @@ def _document(app: FastAPI) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             plain = PLAIN_TEXT_TAG in operation.get("tags", ())
             for status, description in ERROR_STATUSES.items():
+                if status == "422" and operation.get(KEEP_422):
+                    continue  # the route documents its own 422 body
                 body = text if plain and status in ("400", "401", "403", "404") else error
                 responses[status] = {"description": description, **body}
     return doc

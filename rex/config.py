@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     webhook_timeout: float = 10.0  # seconds a receiver may take to answer
     webhook_attempts: int = 8  # deliveries given up after this many failed attempts
     webhook_retry_seconds: float = 5.0  # first retry delay, doubled each time (capped at 1 h)
+    jobs_dir: Path | None = None  # job definitions, one JSON file each
+    jobs_dir_poll_seconds: float = 2.0  # how often the directory is checked for changes
 
     @property
     def effective_database_url(self) -> str:

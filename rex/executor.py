@@ -191,7 +191,7 @@ class Worker:
                 await session.execute(
                     select(JobInvocation.id, JobInvocation.concurrency_level)
                     .where(JobInvocation.state.in_(("planned", "running")))
-                    .order_by(JobInvocation.id)
+                    .order_by(JobInvocation.priority.desc(), JobInvocation.id)
                     .limit(200)
                 )
             ).all()

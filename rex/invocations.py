@@ -82,6 +82,8 @@ class InvocationRequest:
     retry_delay: int = 0
     queue_offline: bool = False
     offline_ttl: int = 3600
+    job_definition_id: str | None = None
+    priority: int = 5
 
 
 async def _template_for(session: AsyncSession, req: InvocationRequest) -> tuple[JobTemplate, str | None]:
@@ -213,6 +215,8 @@ async def create_invocation(
         retry_delay=req.retry_delay,
         queue_offline=req.queue_offline,
         offline_ttl=req.offline_ttl,
+        job_definition_id=req.job_definition_id,
+        priority=req.priority,
         feature=feature,
         user_id=user.id,
         targeting_type="static_query" if feature else req.targeting_type,

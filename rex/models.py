@@ -313,6 +313,8 @@ class JobInvocation(Timestamps, Base):
     queue_offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     offline_ttl: Mapped[int] = mapped_column(Integer, default=3600, server_default="3600")
     script_sha512: Mapped[str | None] = mapped_column(String(128))  # of `script`, set on save
+    job_definition_id: Mapped[str | None] = mapped_column(String(128), index=True)  # REX_JOBS_DIR
+    priority: Mapped[int] = mapped_column(Integer, default=5, server_default="5")  # 10 goes first
     # SHA-256 of the token a trigger answered; status and logs are read with it
     trigger_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
@@ -429,6 +431,16 @@ class PlaybookRun(Timestamps, Base):
     decided_by: Mapped[str | None] = mapped_column(String(255))
     comment: Mapped[str | None] = mapped_column(Text)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobDefinitionState(Base):
+    """When a job definition (REX_JOBS_DIR) was first loaded and last fired by its schedule."""
+
+    __tablename__ = "job_definition_states"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    first_loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class JobInvocationInput(Base):

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from rex.config import Settings
 from rex.errors import ConfigurationError
+from rex.job_definition_registry import Registry, fire_event, run_due
 from rex.playbook_runs import advance_runs
 from rex.runtime import Runtime, open_runtime
 from rex.sweeps import sweep
@@ -41,6 +42,7 @@ def start_background(runtime: Runtime, *, worker: bool) -> Callable[[], Awaitabl
     """Start sweeps (always) and the worker (when asked); return the coroutine that stops them."""
     tasks = [asyncio.create_task(_sweep_forever(runtime), name="rex-sweeps"),
              asyncio.create_task(_playbooks_forever(runtime), name="rex-playbooks"),
+             asyncio.create_task(_job_definitions_forever(runtime), name="rex-job-definitions"),
              asyncio.create_task(deliver_forever(runtime, _interval(runtime.settings)),
                                  name="rex-webhooks")]
     executor = make_worker(runtime) if worker else None
@@ -87,6 +89,32 @@ async def _playbooks_forever(runtime: Runtime) -> None:
         except Exception:
             log.exception("advancing playbook runs failed")
         await asyncio.sleep(interval)
+
+
+def job_definitions(runtime: Runtime) -> Registry:
+    """Return this process's registry of REX_JOBS_DIR (made on first use)."""
+    return runtime.services.setdefault("job_definitions", Registry(runtime.settings.jobs_dir))
+
+
+async def _job_definitions_forever(runtime: Runtime) -> None:
+    """Reload REX_JOBS_DIR when files change, fire Startup once, then due schedules."""
+    registry = job_definitions(runtime)
+    started = False
+    while True:
+        try:
+            registry.scan(runtime.clock())
+            async with runtime.db.unit_of_work() as session:
+                now = runtime.clock()
+                count = await run_due(session, runtime, registry, now=now)
+                if not started:
+                    count += await fire_event(session, runtime, registry, "Startup",
+                                              host_id=None, now=now)
+                    started = True
+            if count:
+                runtime.notify_work()
+        except Exception:
+            log.exception("job definitions failed")
+        await asyncio.sleep(runtime.settings.jobs_dir_poll_seconds)
 
 
 async def run_worker(settings: Settings) -> None:

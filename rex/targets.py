@@ -27,7 +27,8 @@ from rex.permissions import host_scope
 from rex.refs import as_id
 from search import SearchError
 
-__all__ = ["TARGET_KEYS", "parse_tag_expression", "resolve_targets", "targets_condition"]
+__all__ = ["TARGET_KEYS", "os_condition", "parse_tag_expression", "resolve_targets",
+           "targets_condition"]
 
 TARGET_KEYS = ("hosts", "agents", "tag", "group", "os", "search", "all")
 
@@ -163,7 +164,8 @@ async def _tag_condition(session: AsyncSession, expression: str) -> ColumnElemen
     return Host.id.in_([host_id for host_id, value in rows if test(split_tags(value))])
 
 
-def _os_condition(name: str) -> ColumnElement[bool]:
+def os_condition(name: str) -> ColumnElement[bool]:
+    """Hosts of an OS family (linux, windows, macos) or named OS, from their OS and facts."""
     wanted = name.strip().lower()
     if not wanted:
         raise _problem("os", "is empty")
@@ -208,7 +210,7 @@ async def targets_condition(session: AsyncSession, targets: Any, *, user: User) 
     if "group" in given:
         parts.append(func.lower(Host.hostgroup_name) == given["group"].strip().lower())
     if "os" in given:
-        parts.append(_os_condition(given["os"]))
+        parts.append(os_condition(given["os"]))
     if "search" in given:
         parts.append(_search_condition(given["search"]))
     return and_(*parts) if parts else false()

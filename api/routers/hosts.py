@@ -14,8 +14,19 @@ from api.schemas import FactsBody, HostBody
 from api.search import host_search
 from rex import hosts
 from rex.errors import AccessDenied
+from rex.job_definition_registry import fire_event
 from rex.models import Host
 from rex.secrets import MASK
+from rex.services import job_definitions
+
+
+async def host_event(session, runtime, name: str, host_id: int) -> None:
+    """Run the job definitions listening to a host event, on that host (in this transaction)."""
+    if runtime.settings.jobs_dir is not None:
+        await fire_event(session, runtime, job_definitions(runtime), name, host_id=host_id,
+                         now=runtime.clock())
+        runtime.notify_work()
+
 
 router = APIRouter(tags=["hosts"])
 
@@ -104,6 +115,7 @@ async def create(
     attrs = body.host.model_dump(exclude_unset=True, mode="json")
     host = await hosts.create_host(session, vault=runtime.vault, attrs=attrs)
     await _within(session, user, "create_hosts", host)
+    await host_event(session, runtime, "HostCreated", host.id)
     return render_host(host)
 
 
@@ -127,8 +139,10 @@ async def destroy(id: str, session: SessionDep, user: Allowed("destroy_hosts")) 
 
 
 @router.post("/hosts/facts", status_code=status.HTTP_201_CREATED, summary="Upload facts")
-async def upload_facts(body: FactsBody, session: SessionDep, user: Allowed("create_hosts")) -> dict:
+async def upload_facts(body: FactsBody, session: SessionDep, runtime: RuntimeDep,
+                       user: Allowed("create_hosts")) -> dict:
     host = await hosts.import_facts(session, name=body.name, facts=body.facts)
+    await host_event(session, runtime, "HostFactsUpdated", host.id)
     return render_host(host)
 
 

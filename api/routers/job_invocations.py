@@ -68,6 +68,8 @@ async def job_body(session, runtime, job: JobInvocation, *, include_hosts: bool,
         "cancellable": job.state != "stopped",
     }
     body["pattern_template_invocations"] = [pattern_invocation] if pattern else None
+    if job.job_definition_id is not None:  # rex's own: started from REX_JOBS_DIR
+        body["job_definition_id"] = job.job_definition_id
     body["job_organization"] = None
     body["job_location"] = None
     return body

@@ -31,6 +31,7 @@ def template(n: int) -> dict:
                              "template_inputs_attributes": [{"name": "x"}]}}
 
 
+DEFINITION = {"id": "x", "name": "x", "tasks": [{"id": "t", "command": "true"}]}
 GATED = [{"id": "gate", "type": "approval"}, {"id": "after", "script": "true"}]
 WEBHOOK = {"url": "http://127.0.0.1:9/h", "events": ["job.completed"], "secret": "secret-123"}
 
@@ -133,6 +134,15 @@ MATRIX = [
                                                                 NO,   NO,   NO,   OK,   NO,   OK),
     ("POST", "/api/playbook_runs/{fresh_playbook_run}/reject", {},
                                                                 NO,   NO,   NO,   OK,   NO,   OK),
+    ("GET", "/api/job_definitions", None,                       NO,   OK,   OK,   OK,   NO,   OK),
+    ("POST", "/api/job_definitions/validate?filename=x.json", DEFINITION,
+                                                                NO,   OK,   OK,   OK,   NO,   OK),
+    ("GET", "/api/job_definitions/{definition}", None,               NO,   GONE, GONE, GONE, NO,   GONE),
+    ("POST", "/api/job_definitions/{definition}/run", {},            NO,   NO,   GONE, GONE, NO,   GONE),
+    ("PUT", "/api/job_definitions/{definition}", {},                 NO,   405,  405,  405,  NO,   405),
+    ("DELETE", "/api/job_definitions/{definition}", None,            NO,   405,  405,  405,  NO,   405),
+    ("POST", "/api/job_definitions", {},                        NO,   405,  405,  405,  NO,   405),
+    ("POST", "/api/events", {"name": "deployed"},               NO,   NO,   OK,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/tasks", None,                   NO,   OK,   OK,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/tasks/{task}", None,            NO,   OK,   OK,   OK,   NO,   OK),
     ("GET", "/foreman_tasks/api/recurring_logics", None,        NO,   OK,   OK,   OK,   NO,   OK),
@@ -222,6 +232,7 @@ class World:
         ids["vault_entry"] = (await self.post("/api/vault", {"key": "shared/key",
                                                              "value": "v"}))["id"]
         ids["webhook"] = (await self.post("/api/webhooks", WEBHOOK))["id"]
+        ids["definition"] = "nightly"  # no REX_JOBS_DIR here: 404 for whoever may look
         ids["playbook"] = (await self.post("/api/playbooks", {"name": "Gated", "steps": GATED}))["id"]
         ids["playbook_run"] = await self.playbook_run()
         ids["bookmark"] = (await self.post("/api/bookmarks", {
