@@ -14,7 +14,10 @@ from api.errors import ApiError
 from api.openapi import KEEP_422
 from api.permissions import Allowed
 from api.render import envelope, timestamp
+from api.schemas import DbInt
+from rex import audits
 from rex.errors import BadRequest
+from rex.host_check import missing_executables
 from rex.job_definition_registry import fire_event, run_definition
 from rex.job_definitions import check
 from rex.paging import Page
@@ -72,8 +75,13 @@ async def list_definitions(runtime: RuntimeDep, user: Allowed("view_job_template
                  "content": {"application/json": {"schema": VALIDATE_422}}}})
 async def validate(runtime: RuntimeDep, user: Allowed("view_job_templates"),
                    filename: Annotated[str, Query(description="NAME.json it would be saved as")],
-                   body: Annotated[Any, Body(description="The definition")] = None) -> Any:
+                   body: Annotated[Any, Body(description="The definition")] = None,
+                   check_host: Annotated[DbInt | None, Query(
+                       description="Also check the tasks' executables on this host")] = None) -> Any:
     checked = check(body, filename, now=runtime.clock())
+    if check_host is not None and checked.valid:
+        for problem in await missing_executables(runtime, check_host, checked.definition):
+            checked.error(problem["path"], problem["message"])
     registry = job_definitions(runtime)
     alternate = checked.definition.get("alternateJobId")
     if alternate is not None and alternate != checked.definition.get("id") \
@@ -107,6 +115,8 @@ async def run(id: str, body: RunDefinitionIn, session: SessionDep, runtime: Runt
     job = await run_definition(session, runtime, registry, registry.get(id), user=user.user,
                                parameters=body.parameters or {}, host_id=None, now=runtime.clock())
     later.add_task(runtime.notify_work)
+    if job is not None:
+        await audits.record_job(session, action="create", job=job, job_definition_id=id)
     if job is None:
         return {"job_invocation_id": None, "message": "The condition is false: nothing ran"}
     return {"job_invocation_id": job.id, "job_definition_id": job.job_definition_id,

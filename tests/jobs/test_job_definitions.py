@@ -285,3 +285,20 @@ def _fresh(server, low: int, high: int):
         return dict(rows) if len(rows) == 2 else None
 
     return check
+
+
+async def test_validate_checks_a_hosts_executables(rexj, sshd_host):
+    api = rexj.client
+    host = await add_host(api, "chk.example.com", sshd_host)
+    body = {"id": "v", "name": "x", "tasks": [
+        {"id": "ok", "executablePath": "/bin/echo", "ExecutionType": "User"},
+        {"id": "gone", "executablePath": "/no/such/tool-rex", "ExecutionType": "User"}]}
+    answer = await api.post("/api/job_definitions/validate",
+                            params={"filename": "v.json", "check_host": host["id"]}, json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == [{"path": "tasks[1].executablePath",
+                                        "message": "/no/such/tool-rex is missing on chk.example.com"}]
+    skipped = await api.post("/api/job_definitions/validate",  # osFilter leaves the host out
+                             params={"filename": "v.json", "check_host": host["id"]},
+                             json={**body, "osFilter": {"windows": True}})
+    assert skipped.status_code == 200, skipped.text
