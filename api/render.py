@@ -20,6 +20,11 @@ def timestamp(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def with_timestamps(row: dict[str, Any]) -> dict[str, Any]:
+    """Format every datetime value of `row` as Foreman does."""
+    return {k: timestamp(v) if isinstance(v, datetime) else v for k, v in row.items()}
+
+
 def envelope(
     page: Page, request: PageRequest, render: Callable[[Any], dict], rows: Iterable | None = None
 ) -> dict:

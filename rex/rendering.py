@@ -200,16 +200,7 @@ def render_script(
         "input": input_value,
         "host": HostContext(name=host.name, ip=host.ip, facts=facts, params=params),
     }
-    try:
-        return _bounded(_compiled(source).generate(context))
-    except _Abort as exc:
-        raise RenderError(str(exc)) from exc
-    except SecurityError as exc:
-        raise RenderError(f"not allowed in the sandbox: {exc}") from exc
-    except TemplateError as exc:
-        raise RenderError(exc.message or type(exc).__name__) from exc
-    except Exception as exc:  # a template can raise anything Python can; none may crash a worker
-        raise RenderError(f"{type(exc).__name__}: {exc}") from exc
+    return _guarded(lambda: _bounded(_compiled(source).generate(context)))
 
 
 def _bounded(chunks: Any) -> str:
@@ -242,6 +233,7 @@ def describe(
 
 
 def _guarded(work: Any) -> Any:
+    """Run `work()`; whatever a template raises becomes a RenderError naming the reason."""
     try:
         return work()
     except _Abort as exc:
@@ -250,7 +242,7 @@ def _guarded(work: Any) -> Any:
         raise RenderError(f"not allowed in the sandbox: {exc}") from exc
     except TemplateError as exc:
         raise RenderError(exc.message or type(exc).__name__) from exc
-    except Exception as exc:  # an expression can raise anything Python can
+    except Exception as exc:  # a template can raise anything Python can; none may crash a worker
         raise RenderError(f"{type(exc).__name__}: {exc}") from exc
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, status
@@ -11,7 +10,7 @@ from sqlalchemy import select
 
 from api.deps import PagingDep, ReaderDep, RuntimeDep, SessionDep
 from api.permissions import Allowed
-from api.render import envelope, timestamp
+from api.render import envelope, with_timestamps
 from api.schemas import PlainJobIn
 from rex import audits, plain_jobs
 from rex.models import HostRun, Job
@@ -35,23 +34,19 @@ EXECUTION_FIELDS = FieldRegistry({
 JOB_BASE = select(Job)
 
 
-def _times(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: timestamp(v) if isinstance(v, datetime) else v for k, v in row.items()}
-
-
 @router.get("/jobs", summary="List plain jobs")
 async def index(session: ReaderDep, user: Allowed("view_job_invocations"),
                 paging: PagingDep) -> dict:
     where = compile_query(paging.search, JOB_FIELDS) if paging.search else None
     order = ordering(paging, {"id": Job.id, "name": Job.name}, [Job.id.desc()], Job.id)
     page = await fetch_page(session, base=JOB_BASE, request=paging, where=where, order_by=order)
-    rows = [_times(await plain_jobs.job_view(session, job)) for job in page.rows]
+    rows = [with_timestamps(await plain_jobs.job_view(session, job)) for job in page.rows]
     return envelope(page, paging, lambda row: row, rows=rows)
 
 
 @router.get("/jobs/{id}", summary="Show a plain job")
 async def show(id: str, session: ReaderDep, user: Allowed("view_job_invocations")) -> dict:
-    return _times(await plain_jobs.job_view(session, await plain_jobs.find_job(session, id)))
+    return with_timestamps(await plain_jobs.job_view(session, await plain_jobs.find_job(session, id)))
 
 
 @router.post("/jobs", status_code=status.HTTP_201_CREATED, summary="Create a plain job",
@@ -67,7 +62,7 @@ async def create(body: PlainJobIn, session: SessionDep, runtime: RuntimeDep,
                                                         spec=spec, now=now)
     await audits.record_job(session, action="create", job=invocation, plain_job_id=job.id)
     later.add_task(runtime.notify_work)
-    return _times(await plain_jobs.job_view(session, job))
+    return with_timestamps(await plain_jobs.job_view(session, job))
 
 
 @router.get("/jobs/{id}/executions", summary="List a plain job's executions")
@@ -79,7 +74,7 @@ async def executions(id: str, session: ReaderDep, user: Allowed("view_job_invoca
                      list(plain_jobs.EXECUTION_ORDER), HostRun.id)
     page = await fetch_page(session, base=plain_jobs.executions_query(job), request=paging,
                             where=where, order_by=order)
-    rows = [_times(r) for r in await plain_jobs.execution_rows(session, job, page.rows)]
+    rows = [with_timestamps(r) for r in await plain_jobs.execution_rows(session, job, page.rows)]
     if not user.grants.allows("edit_job_templates"):  # the digest is for those who edit scripts
         for row in rows:
             row.pop("script_sha512")
@@ -94,13 +89,13 @@ async def cancel(id: str, session: SessionDep, runtime: RuntimeDep,
     await audits.record(session, action="cancel", type_name="Job", auditable_id=job.id,
                         name=job.name, changes={})
     later.add_task(runtime.notify_work)
-    return _times(await plain_jobs.job_view(session, job))
+    return with_timestamps(await plain_jobs.job_view(session, job))
 
 
 @router.delete("/jobs/{id}", summary="Delete a plain job and its execution history")
 async def destroy(id: str, session: SessionDep, user: Allowed("cancel_job_invocations")) -> dict:
     job = await plain_jobs.find_job(session, id)
-    body = _times(await plain_jobs.job_view(session, job))
+    body = with_timestamps(await plain_jobs.job_view(session, job))
     await plain_jobs.delete_plain_job(session, job=job)
     await audits.record(session, action="destroy", type_name="Job", auditable_id=job.id,
                         name=job.name, changes={"invocation_ids": body["invocation_ids"]})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, status
@@ -11,7 +10,7 @@ from sqlalchemy import select
 
 from api.deps import PagingDep, ReaderDep, RuntimeDep, SessionDep
 from api.permissions import Allowed
-from api.render import envelope, timestamp
+from api.render import envelope, with_timestamps
 from rex import audits, playbook_runs, playbooks
 from rex.errors import Conflict
 from rex.models import Playbook, PlaybookRun
@@ -57,18 +56,14 @@ class DecisionIn(BaseModel):
     comment: str | None = Field(default=None, description="Why")
 
 
-def _times(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: timestamp(v) if isinstance(v, datetime) else v for k, v in row.items()}
-
-
 def render_playbook(playbook: Playbook) -> dict:
     """Render a playbook with its times as Foreman formats them."""
-    return _times(playbooks.playbook_view(playbook))
+    return with_timestamps(playbooks.playbook_view(playbook))
 
 
 def render_run(run: PlaybookRun) -> dict:
     """Render a run with its times as Foreman formats them."""
-    return _times(playbook_runs.run_view(run))
+    return with_timestamps(playbook_runs.run_view(run))
 
 
 @router.get("/playbooks", summary="List playbooks")
