@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -23,6 +24,7 @@ from rex.outputs import HostSink, OutputWriter
 from rex.rendering import HostContext, RenderError, render_script
 from rex.retries import retry_failed_runs
 from rex.runtime import Runtime
+from rex.segments import run_segments
 from rex.ssh import CancelToken, Engine, HostResult, HostTarget
 from rex.vault import Environment, secret_values
 from rex.webhooks import execution_events
@@ -91,6 +93,7 @@ class Prepared:
     error_kind: str | None = None
     first_seq: int = 0  # a host tried again while offline continues its output
     script_sha512: str | None = None  # of the rendered script sent to the host
+    segments: list | None = None  # shell parts and HTTP requests in order (rex.segments)
 
 
 class Worker:
@@ -246,7 +249,11 @@ class Worker:
                 result = failed_result(prepared.error_kind or "render")
             else:
                 token = self.tokens[run_id] = CancelToken()
-                result = await self.engine.run(prepared.target, sink, token)
+                if prepared.segments:
+                    result = await run_segments(self.engine, prepared.target, prepared.segments,
+                                                sink, token)
+                else:
+                    result = await self.engine.run(prepared.target, sink, token)
                 await sink.finish()
             await self._finish(run_id, result, prepared.script_sha512)
         except Exception:  # a host must always end, whatever went wrong inside rex
@@ -437,4 +444,5 @@ def build_target(runtime: Runtime, *, job: JobInvocation, template: JobTemplate 
         runtime=job.runtime,
         environment=tuple(env),
     )
-    return Prepared(target, secrets, script_sha512=digest(script))
+    segments = json.loads(job.segments) if job.segments else None
+    return Prepared(target, secrets, script_sha512=digest(script), segments=segments)

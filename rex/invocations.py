@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ class InvocationRequest:
     offline_ttl: int = 3600
     job_definition_id: str | None = None
     priority: int = 5
+    segments: list | None = None  # rex.segments, for job definitions with Http tasks
 
 
 async def _template_for(session: AsyncSession, req: InvocationRequest) -> tuple[JobTemplate, str | None]:
@@ -216,6 +218,7 @@ async def create_invocation(
         queue_offline=req.queue_offline,
         offline_ttl=req.offline_ttl,
         job_definition_id=req.job_definition_id,
+        segments=json.dumps(req.segments) if req.segments else None,
         priority=req.priority,
         feature=feature,
         user_id=user.id,

@@ -25,7 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rex.errors import NotFound, ValidationFailed
 from rex.invocations import InvocationRequest, create_invocation
-from rex.job_definitions import Checked, build_script, check, cycle_errors, parse_utc
+from rex.job_definitions import (
+    Checked,
+    build_script,
+    build_segments,
+    check,
+    cycle_errors,
+    parse_utc,
+)
 from rex.models import Host, JobDefinitionState, JobInvocation, User
 from rex.permissions import host_scope
 from rex.rendering import RenderError, evaluate
@@ -205,10 +212,17 @@ async def run_definition(session: AsyncSession, runtime: Runtime, registry: Regi
         raise ValidationFailed.field("targets", "select no host (after osFilter)")
     return await create_invocation(
         session, vault=runtime.vault, settings=runtime.settings, user=user, now=now,
-        req=InvocationRequest(script=build_script(definition, values), runtime="sh",
+        req=InvocationRequest(script=_script(definition, values), runtime="sh",
+                              segments=build_segments(definition, values),
                               name=definition["name"], search_query=names_query(names),
                               job_definition_id=definition["id"],
                               priority=definition.get("priority", 5)))
+
+
+def _script(definition: Mapping[str, Any], values: Mapping[str, Any]) -> str:
+    """The shell tasks as one script (what runs over SSH when there is no Http task)."""
+    shell = [t for t in definition["tasks"] if t.get("ExecutionType") != "Http"]
+    return build_script({"tasks": shell}, values) if shell else "true\n"
 
 
 async def _hosts(session: AsyncSession, definition: Mapping[str, Any], user: User,

@@ -19,7 +19,7 @@ from typing import Any
 
 from croniter import croniter
 
-__all__ = ["Checked", "build_script", "check", "cycle_errors"]
+__all__ = ["Checked", "build_script", "build_segments", "check", "cycle_errors"]
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -27,6 +27,7 @@ TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 EXECUTION_TYPES = ("Service", "User", "UserElevated", "Http", "UserDesktop")
 SCRIPT_TYPES = {"bash": "bash", "sh": "/bin/sh", "python": "python3",
                 "powershell": "pwsh -NoProfile -File"}
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 SCHEDULE_MODES = ("intervalMinutes", "cronExpression", "runAt", "calendar")
 BUILTIN_EVENTS = ("Startup", "HostCreated", "HostFactsUpdated")
 TOP_KEYS = {"id", "name", "description", "enabled", "priority", "schedule", "events",
@@ -179,15 +180,15 @@ def _tasks(checked: Checked, tasks: Any, names: set[str]) -> None:
         if not isinstance(task.get("id"), str) or task["id"] in seen:
             checked.error(f"{path}.id", "is required and unique")
         seen.add(task.get("id"))
-        kinds = [k for k in ("command", "executablePath", "script") if task.get(k) is not None]
-        if len(kinds) != 1:
-            checked.error(path, "needs exactly one of command, executablePath or script")
         kind = task.get("ExecutionType", "Service")
+        kinds = [k for k in ("command", "executablePath", "script") if task.get(k) is not None]
+        if kind == "Http":
+            _http_task(checked, path, task, names)
+        elif len(kinds) != 1:
+            checked.error(path, "needs exactly one of command, executablePath or script")
         if kind == "UserDesktop":
             checked.error(f"{path}.ExecutionType", "UserDesktop is not supported: rex runs "
                           "nothing in a user's desktop session")
-        elif kind == "Http":
-            checked.error(f"{path}.ExecutionType", "Http tasks are not supported by this rex yet")
         elif kind not in EXECUTION_TYPES:
             checked.error(f"{path}.ExecutionType", f"must be one of {', '.join(EXECUTION_TYPES)}")
         if task.get("script") is not None and task.get("scriptType", "sh") not in SCRIPT_TYPES:
@@ -203,6 +204,23 @@ def _tasks(checked: Checked, tasks: Any, names: set[str]) -> None:
         timeout = task.get("timeoutSeconds")
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1):
             checked.error(f"{path}.timeoutSeconds", "must be a positive whole number")
+
+
+def _http_task(checked: Checked, path: str, task: Mapping[str, Any], names: set[str]) -> None:
+    url = task.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        checked.error(f"{path}.url", "an Http task needs an http:// or https:// url")
+    if task.get("method", "GET") not in HTTP_METHODS:
+        checked.error(f"{path}.method", f"must be one of {', '.join(HTTP_METHODS)}")
+    headers = task.get("headers", {})
+    if not isinstance(headers, Mapping) or not all(isinstance(v, str) for v in headers.values()):
+        checked.error(f"{path}.headers", "must be an object of name: text")
+    if task.get("body") is not None and not isinstance(task["body"], str):
+        checked.error(f"{path}.body", "must be text")
+    for text in (url if isinstance(url, str) else "", task.get("body") or ""):
+        for name in PARAM.findall(text):
+            if name not in names:
+                checked.error(f"{path}.url", f"uses {{{name}}}, which is not a parameter")
 
 
 def _os_filter(checked: Checked, os_filter: Any) -> None:
@@ -266,3 +284,29 @@ def build_script(definition: Mapping[str, Any], values: Mapping[str, Any]) -> st
                      f"{stop} rex_status=$rc; fi")
     lines.append("exit $rex_status")  # task files live in the run directory rex removes
     return "\n".join(lines) + "\n"
+
+
+def build_segments(definition: Mapping[str, Any], values: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """Split the tasks at each Http task (made by rex) into shell scripts and requests;
+    None when there is no Http task (the whole job is one script)."""
+    tasks = definition["tasks"]
+    if not any(t.get("ExecutionType") == "Http" for t in tasks):
+        return None
+    segments: list[dict[str, Any]] = []
+    shell: list[Mapping[str, Any]] = []
+    for task in [*tasks, None]:
+        if task is not None and task.get("ExecutionType") != "Http":
+            shell.append(task)
+            continue
+        if shell:
+            segments.append({"kind": "ssh", "script": build_script({"tasks": shell}, values)})
+            shell = []
+        if task is not None:
+            segments.append({
+                "kind": "http", "id": str(task["id"]), "method": task.get("method", "GET"),
+                "url": _substituted(task["url"], values, quote=False),
+                "headers": dict(task.get("headers") or {}),
+                "body": _substituted(task.get("body") or "", values, quote=False),
+                "timeoutSeconds": task.get("timeoutSeconds"),
+                "continueOnFailure": bool(task.get("continueOnFailure"))})
+    return segments

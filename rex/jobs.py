@@ -169,7 +169,7 @@ _COPIED = (
     "password", "key_passphrase", "effective_user_password", "concurrency_level",
     "execution_timeout_interval", "time_to_pickup", "bookmark_id", "job_id", "script", "runtime",
     "environment", "retry_count", "retry_delay", "queue_offline", "offline_ttl", "script_sha512",
-    "job_definition_id", "priority",
+    "job_definition_id", "priority", "segments",
 )
 
 

@@ -314,6 +314,7 @@ class JobInvocation(Timestamps, Base):
     offline_ttl: Mapped[int] = mapped_column(Integer, default=3600, server_default="3600")
     script_sha512: Mapped[str | None] = mapped_column(String(128))  # of `script`, set on save
     job_definition_id: Mapped[str | None] = mapped_column(String(128), index=True)  # REX_JOBS_DIR
+    segments: Mapped[str | None] = mapped_column(Text)  # JSON, rex.segments (Http tasks)
     priority: Mapped[int] = mapped_column(Integer, default=5, server_default="5")  # 10 goes first
     # SHA-256 of the token a trigger answered; status and logs are read with it
     trigger_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -100,7 +100,7 @@ def _clone(job: JobInvocation, *, iteration: int, start_at: datetime) -> JobInvo
             "time_to_pickup", "recurring_logic_id", "resolved_at", "total_hosts", "bookmark_id",
             "job_id", "script", "runtime", "environment",
             "retry_count", "retry_delay", "queue_offline", "offline_ttl", "script_sha512",
-            "job_definition_id", "priority",
+            "job_definition_id", "priority", "segments",
         )
     }
     clone = JobInvocation(

@@ -145,11 +145,14 @@ def _check_shape(targets: Any) -> dict[str, Any]:
     return given
 
 
-async def _hosts_condition(session: AsyncSession, refs: list[str | int]) -> ColumnElement[bool]:
+async def _hosts_condition(session: AsyncSession, refs: list[str | int],
+                           visible: ColumnElement[bool] | None) -> ColumnElement[bool]:
     wanted = list(dict.fromkeys(str(r).strip() for r in refs if str(r).strip()))
     ids = [as_id(r) for r in wanted if as_id(r) is not None]
-    rows = (await session.execute(
-        select(Host.id, Host.name).where(or_(Host.id.in_(ids), Host.name.in_(wanted))))).all()
+    stmt = select(Host.id, Host.name).where(or_(Host.id.in_(ids), Host.name.in_(wanted)))
+    if visible is not None:  # a host the user may not see is as unknown as a missing one
+        stmt = stmt.where(visible)
+    rows = (await session.execute(stmt)).all()
     known = {str(i) for i, _ in rows} | {n for _, n in rows}
     missing = [r for r in wanted if r not in known]
     if missing:
@@ -174,12 +177,12 @@ def os_condition(name: str) -> ColumnElement[bool]:
         by_fact = select(HostFact.host_id).where(
             HostFact.name.in_(("os::name", "operatingsystem", "ansible_distribution")),
             func.lower(HostFact.value) == wanted)
-        return or_(func.lower(Host.operatingsystem_name).like(_prefix(wanted)),
+        return or_(func.lower(Host.operatingsystem_name).like(_prefix(wanted), escape="\\"),
                    Host.id.in_(by_fact))
     os_name = func.lower(func.coalesce(Host.operatingsystem_name, ""))
     by_fact = select(HostFact.host_id).where(
         HostFact.name.in_(OS_FACTS), func.lower(HostFact.value).in_(names))
-    return or_(*(os_name.like(_prefix(n)) for n in names), Host.id.in_(by_fact))
+    return or_(*(os_name.like(_prefix(n), escape="\\") for n in names), Host.id.in_(by_fact))
 
 
 def _prefix(text: str) -> str:
@@ -204,7 +207,8 @@ async def targets_condition(session: AsyncSession, targets: Any, *, user: User) 
         return true()
     parts: list[ColumnElement[bool]] = []
     if "hosts" in given:
-        parts.append(await _hosts_condition(session, given["hosts"]))
+        visible = await host_scope(session, user.id)
+        parts.append(await _hosts_condition(session, given["hosts"], visible))
     if "tag" in given:
         parts.append(await _tag_condition(session, given["tag"]))
     if "group" in given:

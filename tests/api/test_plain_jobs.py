@@ -200,3 +200,22 @@ async def test_unknown_jobs_are_404(api):
         response = await api.request(method.upper(), path, json={} if method == "post" else None)
         assert response.status_code == 404, (path, response.text)
         assert "not found" in response.json()["error"]["message"]
+
+
+async def test_os_names_with_wildcard_characters_match_literally(api):
+    for name, os_name in (("u1.example.com", "my_os 1"), ("u2.example.com", "myXos 1")):
+        made = await api.post("/api/hosts", json={"host": {"name": name, "ip": "127.0.0.1",
+                                                           "operatingsystem_name": os_name}})
+        assert made.status_code == 201, made.text
+    assert await planned(api, {"os": "my_os"}) == ["u1.example.com"]
+
+
+async def test_a_host_the_user_cannot_see_is_unknown_to_them(fleet, live):
+    await make_filtered_role(fleet, "Web only", "hostgroup = web")
+    await make_filtered_role(fleet, "Runners", "", ("view_job_invocations", "create_job_invocations"))
+    await make_user(fleet, "webby", ["Web only", "Runners"])
+    async with live.client_as("webby", PASSWORD) as webby:
+        refused = await webby.post("/api/jobs", json={
+            "name": "x", "script": "true", "targets": {"hosts": ["db1.example.com"]}})
+    assert refused.status_code == 422, refused.text
+    assert "unknown hosts: db1.example.com" in refused.text

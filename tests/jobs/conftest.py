@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from rex.services import start_background
 from tests.apikit import start_server, test_settings
 from tests.dbkit import postgres_url, sqlite_url
+from tests.jobs.receiver import Receiver
 from tests.sshd import LOGIN, SshdRig, sshd_host_fixture, sshd_rig_fixture  # noqa: F401
 
 
@@ -42,3 +45,12 @@ async def rexd_pg(tmp_path, sshd_rig):
     server = await start_rex(rex_settings(tmp_path, postgres_url(), sshd_rig))
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def receiver():
+    """An HTTP receiver on 127.0.0.1: /ok answers 204, /flaky 500 (a few times), /slow sleeps."""
+    made = Receiver()
+    made.server = await asyncio.start_server(made.handle, "127.0.0.1", 0)
+    yield made
+    made.server.close()

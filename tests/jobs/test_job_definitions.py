@@ -102,6 +102,8 @@ VALIDATE = [
                                          "arguments": ["{missing}"]}]}, "tasks[0].arguments"),
     ({"id": "v", "name": "x", "tasks": [{"id": "t", "command": "x", "ExecutionType": "Teleport"}]},
      "tasks[0].ExecutionType"),
+    ({"id": "v", "name": "x", "tasks": [{"id": "t", "ExecutionType": "Http", "url": "ftp://x"}]},
+     "tasks[0].url"),
     ({"id": "v", "name": "x", "tasks": [{"id": "t", "command": "x"}], "priority": 11}, "priority"),
 ]
 
@@ -302,3 +304,41 @@ async def test_validate_checks_a_hosts_executables(rexj, sshd_host):
                              params={"filename": "v.json", "check_host": host["id"]},
                              json={**body, "osFilter": {"windows": True}})
     assert skipped.status_code == 200, skipped.text
+
+
+async def test_http_tasks_are_requests_rex_makes_in_task_order(rexj, jobs_dir, sshd_host,
+                                                               receiver):
+    api = rexj.client
+    await add_host(api, "http.example.com", sshd_host, tags="defs")
+    receiver.flaky_failures = 100  # /flaky always answers 500
+    tasks = [{"id": "before", "command": "echo before", "ExecutionType": "User"},
+             {"id": "hook", "ExecutionType": "Http", "method": "POST",
+              "url": receiver.url + "/ok", "body": "deployed {version}",
+              "headers": {"X-Test": "1"}},
+             {"id": "after", "command": "echo after", "ExecutionType": "User"}]
+    write(jobs_dir, "web", tasks=tasks, parameters=[{"name": "version", "default": "1.2"}])
+    failing = [*tasks[:1], {**tasks[1], "id": "bad", "url": receiver.url + "/flaky"}, tasks[2]]
+    version = [{"name": "version", "default": "1.2"}]
+    write(jobs_dir, "webfail", tasks=failing, parameters=version)
+    write(jobs_dir, "websoft", tasks=[*failing[:1], {**failing[1], "continueOnFailure": True},
+                                      failing[2]], parameters=version)
+    await wait_until(lambda: _count_loaded(api, 3), timeout=10)
+    outputs = {}
+    for def_id in ("web", "webfail", "websoft"):
+        job_id = (await api.post(f"/api/job_definitions/{def_id}/run", json={})).json()[
+            "job_invocation_id"]
+        done = await wait_job(api, job_id)
+        body = (await api.get(f"/api/job_invocations/{job_id}/hosts/http.example.com")).json()
+        outputs[def_id] = (done["succeeded"], [o["output"] for o in body["output"]])
+    succeeded, lines = outputs["web"]
+    text = "".join(lines)
+    assert succeeded == 1
+    assert text.index("before") < text.index("HTTP POST") < text.index("HTTP 204") < text.index(
+        "\nafter")
+    [call] = [c for c in receiver.calls if c["path"] == "/ok"]
+    assert call["body"] == b"deployed 1.2" and call["headers"]["x-test"] == "1"
+    succeeded, lines = outputs["webfail"]
+    assert succeeded == 0 and "task bad failed with HTTP 500" in "".join(lines)
+    assert "after" not in "".join(lines).split("HTTP POST")[1]
+    succeeded, lines = outputs["websoft"]
+    assert succeeded == 1 and "\nafter" in "".join(lines)
