@@ -24,6 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rex.errors import NotFound, ValidationFailed
+from rex.integrity import digest
 from rex.invocations import InvocationRequest, create_invocation
 from rex.job_definitions import (
     Checked,
@@ -33,7 +34,7 @@ from rex.job_definitions import (
     cycle_errors,
     parse_utc,
 )
-from rex.models import Host, JobDefinitionState, JobInvocation, User
+from rex.models import Host, Job, JobDefinitionState, JobInvocation, User
 from rex.permissions import host_scope
 from rex.rendering import RenderError, evaluate
 from rex.runtime import Runtime
@@ -70,7 +71,8 @@ class Registry:
         for def_id, problem in cycle_errors({k: c.definition for k, c in valid.items()}).items():
             valid[def_id].error("alternateJobId", problem)
         before = set(self.loaded)
-        self.loaded = {c.definition["id"]: c.definition for c in checked.values() if c.valid}
+        self.loaded = {c.definition["id"]: _with_digests(c.definition)
+                       for c in checked.values() if c.valid}
         self.broken = {name: c for name, c in checked.items() if not c.valid}
         self.warnings = {c.definition["id"]: c.warnings for c in checked.values() if c.valid}
         for name, c in self.broken.items():
@@ -94,6 +96,15 @@ class Registry:
         if def_id not in self.loaded:
             raise NotFound(f"Resource job_definition not found by id '{def_id}'")
         return self.loaded[def_id]
+
+
+def _with_digests(definition: dict[str, Any]) -> dict[str, Any]:
+    """Record the SHA-512 of every task's script or command as the definition is loaded."""
+    for task in definition["tasks"]:
+        body = task.get("script") or task.get("command")
+        if isinstance(body, str):
+            task["sha512"] = digest(body)
+    return definition
 
 
 def due_at(definition: Mapping[str, Any], state: JobDefinitionState, now: datetime) -> datetime | None:
@@ -210,9 +221,16 @@ async def run_definition(session: AsyncSession, runtime: Runtime, registry: Regi
     names = await _hosts(session, definition, user, host_id)
     if not names:
         raise ValidationFailed.field("targets", "select no host (after osFilter)")
+    script = _script(definition, values)
+    # A plain job of its own, so the run is in the jobs API too (executions, cancel, delete).
+    job = Job(name=definition["name"], runtime="sh", script=script,
+              targets=json.dumps(definition.get("targets") or {"hosts": names}),
+              user_id=user.id)
+    session.add(job)
+    await session.flush()
     return await create_invocation(
         session, vault=runtime.vault, settings=runtime.settings, user=user, now=now,
-        req=InvocationRequest(script=_script(definition, values), runtime="sh",
+        req=InvocationRequest(script=script, runtime="sh", job_id=job.id,
                               segments=build_segments(definition, values),
                               name=definition["name"], search_query=names_query(names),
                               job_definition_id=definition["id"],

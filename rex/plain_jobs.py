@@ -263,6 +263,8 @@ async def job_view(session: AsyncSession, job: Job) -> dict[str, Any]:
         "status": _status(invocations, logic), "user_id": job.user_id,
         "recurring_logic_id": job.recurring_logic_id,
         "invocation_ids": [i.id for i in invocations],
+        "job_definition_id": next((i.job_definition_id for i in invocations
+                                   if i.job_definition_id), None),
         "created_at": job.created_at, "updated_at": job.updated_at,
     }
 

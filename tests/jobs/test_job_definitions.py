@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import time
@@ -155,11 +156,18 @@ async def test_run_by_hand_tasks_in_order_with_parameters_quoted(rexj, jobs_dir,
                  {"id": "hard", "command": "exit 4", "ExecutionType": "User"},
                  {"id": "never", "command": "echo never", "ExecutionType": "User"}])
     await wait_until(lambda: _has(api, "tasks.json"), timeout=10)
+    shown = (await api.get("/api/job_definitions/tasks")).json()["definition"]["tasks"]
+    assert shown[0]["sha512"] == hashlib.sha512(b"echo hello {who}").hexdigest()
     started = await api.post("/api/job_definitions/tasks/run", json={"parameters": {"who": "x'y"}})
     assert started.status_code == 201, started.text
     job_id = started.json()["job_invocation_id"]
     done = await wait_job(api, job_id)
     assert done["job_definition_id"] == "tasks" and done["failed"] == 1
+    [plain] = [j for j in (await api.get("/api/jobs")).json()["results"]
+               if j["job_definition_id"] == "tasks"]  # in the jobs API too
+    assert plain["invocation_ids"] == [job_id] and plain["status"] == "failed"
+    [row] = (await api.get(f"/api/jobs/{plain['id']}/executions")).json()["results"]
+    assert (row["host_name"], row["exit_code"]) == ("def1.example.com", 4)
     output = (await api.get(f"/api/job_invocations/{job_id}/hosts/def1.example.com")).json()
     text = "".join(o["output"] for o in output["output"])
     assert "hello x'y" in text and "[x'y] x;y" in text and "42" in text
