@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-from rex.models import HostRun, JobInvocation, JobTemplate
+from rex.models import HostRun, JobInvocation, JobTemplate, Playbook
 from tests.access.conftest import PASSWORD, make_user
 from tests.jobs.helpers import add_host, run_command, wait_job
 
@@ -106,13 +108,18 @@ async def test_each_run_records_its_scripts_digest_for_those_who_edit_scripts(re
     assert sha512("echo digest") in create
 
 
+def tamper_on_upload(zone) -> None:
+    """The test hook: a tar that appends a line to every script it unpacks in the zone."""
+    path, shim = zone
+    shim("tar", "/usr/bin/tar", '/usr/bin/tar "$@" || exit $?; for f in '
+         f'{path}/rex-*/script; do echo "echo tampered" >> "$f"; done; exit 0')
+
+
 async def test_a_file_changed_on_the_host_before_it_runs_is_refused(rexd, sshd_host, zone,
                                                                      sshd_rig):
     api = rexd.client
-    path, shim = zone
-    # the test hook: a tar that appends a line to every script it unpacks in the zone
-    shim("tar", "/usr/bin/tar", '/usr/bin/tar "$@" || exit $?; for f in '
-         f'{path}/rex-*/script; do echo "echo tampered" >> "$f"; done; exit 0')
+    path, _shim = zone
+    tamper_on_upload(zone)
     await add_host(api, "i4.example.com", sshd_host, remote_execution_remote_working_dir=str(path))
     job = await run_command(api, "echo honest", "name = i4.example.com")
     done = await wait_job(api, job["id"])
@@ -140,3 +147,70 @@ async def test_the_hash_tools_are_tried_in_turn_and_none_is_a_clear_failure(rexd
     assert (await wait_job(api, job["id"]))["failed"] == 1
     output = "".join(await host_output(api, job["id"], "i5.example.com"))
     assert "none of sha512sum, shasum -a 512 or openssl dgst -sha512 works there" in output
+
+
+async def test_a_host_with_only_shasum_checks_with_it(rexd, sshd_host, zone):
+    api = rexd.client
+    path, shim = zone
+    shim("sha512sum", "/usr/bin/sha512sum", "exit 127")
+    shim("openssl", "/usr/bin/openssl", "exit 127")
+    await add_host(api, "i6.example.com", sshd_host, remote_execution_remote_working_dir=str(path))
+    job = await run_command(api, "echo via shasum", "name = i6.example.com")
+    assert (await wait_job(api, job["id"]))["succeeded"] == 1
+    assert "via shasum" in "".join(await host_output(api, job["id"], "i6.example.com"))
+    # and shasum's answer is checked, not only its exit status
+    tamper_on_upload(zone)
+    job = await run_command(api, "echo altered", "name = i6.example.com")
+    assert (await wait_job(api, job["id"]))["failed"] == 1
+    output = "".join(await host_output(api, job["id"], "i6.example.com"))
+    assert "does not match the SHA-512 rex sent" in output and "altered" not in output
+
+
+async def test_integrity_failures_are_never_retried(rexd, sshd_host, zone):
+    api = rexd.client
+    path, _shim = zone
+    tamper_on_upload(zone)
+    await add_host(api, "i7.example.com", sshd_host, remote_execution_remote_working_dir=str(path))
+    made = await api.post("/api/jobs", json={"name": "no retry", "script": "echo once",
+                                             "targets": {"hosts": ["i7.example.com"]},
+                                             "retry_count": 3, "retry_delay": 0})
+    assert made.status_code == 201, made.text
+    job = made.json()
+    assert (await wait_job(api, job["invocation_ids"][0]))["failed"] == 1
+    await asyncio.sleep(1.5)  # a retry with delay 0 would have been made by now
+    rows = (await api.get(f"/api/jobs/{job['id']}/executions")).json()["results"]
+    assert [(r["attempt"], r["status"]) for r in rows] == [(1, "failed")]
+    async with rexd.runtime.db.reader() as session:
+        kinds = (await session.scalars(select(HostRun.error_kind)
+                                       .where(HostRun.host_name == "i7.example.com"))).all()
+    assert kinds == ["integrity"]
+
+
+async def test_a_playbook_step_changed_in_the_database_is_refused(rexd, sshd_host):
+    api = rexd.client
+    await add_host(api, "i8.example.com", sshd_host)
+    made = await api.post("/api/playbooks", json={"name": "checked steps", "steps": [
+        {"id": "only", "script": "echo original step"}]})
+    assert made.status_code == 201, made.text
+    playbook = made.json()
+    async with rexd.runtime.db.unit_of_work() as session:
+        stored = await session.get(Playbook, playbook["id"])
+        steps = json.loads(stored.steps)
+        assert steps[0]["script_sha512"] == sha512("echo original step")
+        steps[0]["script"] = "echo evil step"  # old digest kept
+        stored.steps = json.dumps(steps)
+    jobs_before = (await api.get("/api/job_invocations")).json()["total"]
+    started = await api.post(f"/api/playbooks/{playbook['id']}/run",
+                             json={"targets": {"hosts": ["i8.example.com"]}})
+    assert started.status_code == 201, started.text
+    run_id = started.json()["id"]
+    for _ in range(300):
+        run = (await api.get(f"/api/playbook_runs/{run_id}")).json()
+        if run["state"] not in ("pending", "running"):
+            break
+        await asyncio.sleep(0.1)
+    assert run["state"] == "failed", run
+    [host] = run["hosts"]
+    error = host["steps"]["only"]["error"]
+    assert "step only's script was changed outside rex" in error, host
+    assert (await api.get("/api/job_invocations")).json()["total"] == jobs_before  # nothing ran
