@@ -50,16 +50,22 @@ EVENT_NOHASH = "nohash"
 EVENT_INTEGRITY = "integrity"
 
 # Every fork+exec on the host costs about a millisecond of its CPU, a twentieth of a whole
-# SSH login, so the wrapper runs three programs (tar, the script, rm) and shell builtins for
-# the rest. tar creates the 0700 directory and the 0700 script in one go and refuses a
-# truncated upload. The login shell interprets the wrapper itself: it must be POSIX (bash,
-# dash, ksh, zsh), as for Foreman's own commands.
+# SSH login, so the wrapper runs four programs (tar, sha512sum, the script, rm) and shell
+# builtins for the rest. tar creates the 0700 directory and the 0700 script in one go and
+# refuses a truncated upload. `sha512sum -c` reads the expected digest from a here-document
+# (no command substitution, so no extra fork); only when it fails does the wrapper find out
+# why, trying sha512sum, shasum and openssl in turn. The login shell interprets the wrapper
+# itself: it must be POSIX (bash, dash, ksh, zsh), as for Foreman's own commands.
 _WRAPPER = """D=@DIR@
 [ -d @WD@ ] && [ -w @WD@ ] || { echo @M@:mkdir >&2; exit 1; }
 tar -x -m -C @WD@ -f - || { rm -rf "$D"; echo @M@:stdin >&2; exit 1; }
 [ -f "$D/script" ] || { rm -rf "$D"; echo @M@:stdin >&2; exit 1; }
+sha512sum -c --status 2>/dev/null <<'@M@' || {
+@SHA@  @CHECKPATH@
+@M@
 s=$( { sha512sum "$D/script" || shasum -a 512 "$D/script" || openssl dgst -sha512 -r "$D/script"; } 2>/dev/null ) || { @DROP@ echo @M@:nohash >&2; exit 1; }
-case $s in "@SHA@ "*) ;; *) @DROP@ echo @M@:integrity >&2; exit 1 ;; esac
+case $s in "@SHA@ "*|"\\\\@SHA@ "*) ;; *) @DROP@ echo @M@:integrity >&2; exit 1 ;; esac
+}
 @GRANT@
 [ -x "$D/script" ] || { @DROP@ echo @M@:noexec >&2; exit 126; }
 @LAUNCH@
@@ -252,6 +258,7 @@ def plan_remote(
         DIR=shlex.quote(directory),
         WD=shlex.quote(working_dir),
         SHA=hashlib.sha512(script).hexdigest(),
+        CHECKPATH=f"{directory}/script",
         M=marker,
     )
     return RemotePlan(

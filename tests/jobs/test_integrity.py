@@ -33,7 +33,11 @@ def zone(sshd_rig):
     def shim(program: str, real: str, action: str) -> None:
         target = SHIMS / program
         assert not target.exists(), f"{target} exists: this test shadows it for a moment"
-        target.write_text(f'#!/bin/sh\n{_MARK}\ncase "$*" in *{path}*) {action} ;; esac\n'
+        # `sha512sum -c` names the file on stdin, not on its command line
+        target.write_text(f'#!/bin/sh\n{_MARK}\n'
+                          f'case " $* " in *" -c "*) c=$(cat); case "$c" in *{path}*) {action} ;; esac\n'
+                          f'  printf "%s\\n" "$c" | exec {real} "$@" ;; esac\n'
+                          f'case "$*" in *{path}*) {action} ;; esac\n'
                           f'exec {real} "$@"\n')
         target.chmod(0o755)
         made.append(target)
