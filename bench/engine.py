@@ -2,9 +2,9 @@
 """Benchmark rex's SSH engine against bare asyncssh (and the peer tools) on the sshd fleet.
 
     bench/engine.py compare [--sizes 50,200,500] [--runs 3] [--peers openssh,pssh,fabric,ansible]
-                            [--sinks sqlite,postgres]
+                            [--sinks sqlite,postgres] [--variants client-only,upload-cleanup,no-check]
     bench/engine.py hosts [--cmd true] [--concurrency 100] [--sink MODULE:FACTORY] [--pinned]
-                          [--working-dir /var/tmp] [--keep]
+                          [--working-dir /var/tmp] [--keep] [--variant full]
 
 `hosts` runs rex's Engine once over every host in $FLEET/hosts.txt (wrapper and cleanup
 included) and prints "RESULT ok=X failed=Y", the contract of ../shared/bench/measure.py.
@@ -16,6 +16,11 @@ time, client CPU, peak RSS and the ratio to bare asyncssh as a markdown table.
 The sink is pluggable: `--sink MODULE:FACTORY` names an async function returning an object
 with `sink(index) -> OutputSink` and `async aclose()` (the executor's database-writing sinks
 plug in here); the default only counts bytes.
+
+`--variant` takes parts of the wrapper away to show what each costs on the hosts (bench only;
+rex always runs `full`): `client-only` sends no file and runs `true` after the start line
+(rex's client side alone), `upload-cleanup` only unpacks the file and removes it again (tar,
+rm), `no-check` is the whole wrapper without the on-host SHA-512 check.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ SHARED = Path(os.environ.get("REX_BENCH_SHARED", ROOT.parent / "shared" / "bench
 # setdefault: sink modules loaded later (bench.db_sinks) read the same FLEET.
 FLEET = Path(os.environ.setdefault("FLEET", "/tmp/rex-engine-fleet"))
 BASE_PORT = os.environ.setdefault("BASE_PORT", "23000")
+VARIANTS = ("full", "client-only", "upload-cleanup", "no-check")
 PEER_VENV = Path(os.environ.get("VENV", "/tmp/bench-venv"))
 OUT = Path(os.environ.get("REX_BENCH_OUT", "/tmp/rex-bench"))
 
@@ -90,9 +96,36 @@ def load_factory(spec: str):
     return getattr(importlib.import_module(module), name)
 
 
+def _variant(name: str):
+    """Return a plan_remote that builds the `name` variant of rex's wrapper (see --variant)."""
+    import dataclasses
+
+    from rex import wrapper
+
+    def plan(script: bytes, **kwargs):
+        full = wrapper.plan_remote(script, **kwargs)
+        start = f"echo {full.marker}:start >&2"
+        if name == "client-only":
+            return dataclasses.replace(full, command=f"{start}; true", stdin=b"")
+        if name == "upload-cleanup":
+            folder = full.directory.rsplit("/", 1)[0]
+            return dataclasses.replace(
+                full, command=f"tar -x -m -C {folder} -f - && {start}; rm -rf {full.directory}")
+        lines = full.command.split("\n")  # no-check: drop `sha512sum -c ... || { ... }`
+        first = next(i for i, line in enumerate(lines) if line.startswith("sha512sum -c"))
+        last = next(i for i in range(first, len(lines)) if lines[i] == "}")
+        return dataclasses.replace(full, command="\n".join(lines[:first] + lines[last + 1:]))
+
+    return plan
+
+
 async def run_hosts(args: argparse.Namespace) -> bool:
     """Run the engine once over the whole fleet; print the RESULT line."""
+    from rex import ssh
     from rex.ssh import ClientIdentity, Engine, HostTarget
+
+    if args.variant != "full":
+        ssh.plan_remote = _variant(args.variant)
 
     hosts = [line.split() for line in (FLEET / "hosts.txt").read_text().splitlines() if line]
     identity = ClientIdentity.load(FLEET / "client_ed25519")
@@ -113,7 +146,8 @@ async def run_hosts(args: argparse.Namespace) -> bool:
     return ok == len(results)
 
 
-def tools(concurrency: int, peers: list[str], sinks: list[str]) -> dict[str, list[str]]:
+def tools(concurrency: int, peers: list[str], sinks: list[str],
+          variants: list[str] = ()) -> dict[str, list[str]]:
     """Return the command of every tool to measure, by label."""
     py = sys.executable
     rex = [py, str(HERE / "engine.py"), "hosts", "--concurrency", str(concurrency)]
@@ -123,6 +157,8 @@ def tools(concurrency: int, peers: list[str], sinks: list[str]) -> dict[str, lis
     }
     for name in sinks:  # e.g. sqlite, postgres from bench.db_sinks
         commands[f"rex+{name}"] = [*rex, "--sink", f"bench.db_sinks:{name}"]
+    for name in variants:
+        commands[f"rex {name}"] = [*rex, "--variant", name]
     peer_commands = {
         "openssh": ["bash", str(SHARED / "tools" / "openssh.sh"), "true", str(concurrency)],
         "pssh": [str(PEER_VENV / "bin" / "python"), str(SHARED / "tools" / "pssh_run.py"),
@@ -163,13 +199,14 @@ def compare(args: argparse.Namespace) -> None:
     """Start the fleet per size, measure every tool in turn, print the table."""
     peers = [p for p in args.peers.split(",") if p]
     sinks = [s for s in args.sinks.split(",") if s]
+    variants = [v for v in args.variants.split(",") if v]
     rows = []
     try:
         for size in (int(s) for s in args.sizes.split(",")):
             fleet("start", str(size))
             records: dict[str, list[dict]] = {}
             for round_ in range(-args.warmup, args.runs):
-                for label, command in tools(args.concurrency, peers, sinks).items():
+                for label, command in tools(args.concurrency, peers, sinks, variants).items():
                     if label.startswith("rex+"):  # the database is made before the timing
                         subprocess.run([sys.executable, "-m", "bench.db_sinks", "prepare",
                                         label.removeprefix("rex+")], cwd=ROOT, env=fleet_env(),
@@ -225,6 +262,8 @@ def main() -> None:
     hosts.add_argument("--pinned", action="store_true", help="preload the fleet's host keys")
     hosts.add_argument("--working-dir", default="/var/tmp")
     hosts.add_argument("--keep", action="store_true", help="leave the working dirs (no cleanup)")
+    hosts.add_argument("--variant", default="full", choices=VARIANTS,
+                       help="take parts of the wrapper away (bench only)")
     both = sub.add_parser("compare", help="measure asyncssh, rex and peers on fleet sizes")
     both.add_argument("--sizes", default="50,200,500")
     both.add_argument("--runs", type=int, default=3)
@@ -233,6 +272,8 @@ def main() -> None:
     both.add_argument("--peers", default="", help="comma list of openssh,pssh,fabric,ansible")
     both.add_argument("--sinks", default="", help="comma list of bench.db_sinks factories "
                       "(sqlite,postgres) to run rex with as well")
+    both.add_argument("--variants", default="", help="comma list of wrapper variants "
+                      f"({','.join(VARIANTS[1:])}) to run rex with as well")
     args = parser.parse_args()
     if args.command == "compare":
         compare(args)
