@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,8 +10,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rex.errors import BadRequest, ValidationFailed
+from search import FieldRegistry, compile_query
 
-__all__ = ["Page", "PageRequest", "fetch_page", "ordering"]
+__all__ = ["Page", "PageRequest", "fetch_page", "ordering", "search_page"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +77,12 @@ def ordering(request: PageRequest, orderable: dict[str, Any], default: list[Any]
         raise BadRequest(f"Unknown order field '{field}': use one of {', '.join(sorted(orderable))}")
     column = orderable[field]
     return [column.desc() if direction == "DESC" else column.asc(), tiebreak]
+
+
+async def search_page(session: AsyncSession, request: PageRequest, base: Select, fields: FieldRegistry,
+                      columns: Sequence[Any], default: Sequence[Any]) -> Page:
+    """Return one page of `base` searched over `fields`, ordered by one of `columns` or `default`."""
+    order = ordering(request, {c.key: c for c in columns}, list(default), default[-1])
+    query = request.search
+    where = compile_query(query, fields) if query and query.strip() else None
+    return await fetch_page(session, base=base, request=request, where=where, order_by=order)

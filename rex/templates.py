@@ -1,4 +1,4 @@
-"""Job templates, their inputs, and the remote execution features that point at them.
+"""Job templates and their inputs.
 
 Every change is checked in full before anything is written: a request that breaks a rule
 raises one `ValidationFailed` naming every bad field (in Rails' words, as Foreman answers) and
@@ -17,19 +17,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from rex.errors import BadRequest, NotFound, ValidationFailed
-from rex.models import JobTemplate, RemoteExecutionFeature, TemplateInput, utcnow
-from rex.paging import Page, PageRequest, fetch_page
+from rex.errors import NotFound, ValidationFailed
+from rex.models import JobTemplate, TemplateInput, utcnow
+from rex.paging import Page, PageRequest, search_page
+from rex.refs import find_by_ref
 from rex.rendering import check_syntax
-from search import FieldRegistry, IntegerField, SearchError, TextField, compile_query
+from search import FieldRegistry, IntegerField, SearchError, TextField
 from search.fields import ColumnField, Cond, Use
 
 __all__ = [
-    "FEATURE_FIELDS", "INPUT_FIELDS", "INPUT_TYPES", "LOCKED", "LOCKED_DELETE",
-    "PROVIDER_TYPES", "TEMPLATE_FIELDS", "clone_template", "create_template", "delete_input",
-    "delete_template", "find_feature", "find_input", "find_template", "list_features",
-    "list_inputs", "list_templates", "option_list", "save_input", "template_names",
-    "update_feature", "update_template",
+    "INPUT_FIELDS", "INPUT_TYPES", "LOCKED", "LOCKED_DELETE", "PROVIDER_TYPES", "TEMPLATE_FIELDS",
+    "clone_template", "create_template", "delete_input", "delete_template", "find_input",
+    "find_template", "list_inputs", "list_templates", "option_list", "save_input",
+    "template_names", "update_template",
 ]  # fmt: skip
 
 PROVIDER_TYPES = ("SSH", "script")
@@ -40,7 +40,6 @@ LOCKED_DELETE = "This template is locked and may not be removed."
 LOCKED_INPUT_DELETE = "Cannot delete template input as template is locked."
 _LIMITED = ("name", "job_category", "provider_type", "description_format",
             "effective_user_value", "fact_name", "variable_name")  # String(255) columns
-_REF = re.compile(r"(\d{1,9})(?:-.*)?", re.DOTALL)  # "12" or Foreman's "12-run-command"
 _BOOL = {"true": True, "t": True, "1": True, "yes": True,
          "false": False, "f": False, "0": False, "no": False}  # fmt: skip
 # What a new row holds for each field a request leaves out (the models' defaults).
@@ -91,11 +90,6 @@ INPUT_FIELDS = FieldRegistry({
     "input_type": TextField(column=TemplateInput.input_type),
     "id": IntegerField(column=TemplateInput.id),
 })  # fmt: skip
-FEATURE_FIELDS = FieldRegistry({
-    "label": TextField(column=RemoteExecutionFeature.label),
-    "name": TextField(column=RemoteExecutionFeature.name),
-    "id": IntegerField(column=RemoteExecutionFeature.id),
-})  # fmt: skip
 
 
 class _Problems:
@@ -120,22 +114,10 @@ def _human(field: str) -> str:
 # -- lookups and listings ----------------------------------------------------------------------
 
 
-async def _one(session: AsyncSession, stmt: Any, id_column: Any, name_column: Any, ref: str | int) -> Any:
-    """Find by id ("12"), by name, or by Foreman's "12-name"; "12" is an id, "2024-x" a name first."""
-    text = str(ref)
-    match = _REF.fullmatch(text)
-    number = int(match.group(1)) if match else None
-    cond = name_column == text if number is None else (id_column == number) | (name_column == text)
-    rows = list((await session.scalars(stmt.where(cond))).all())
-    by_id = text.isdigit()
-    rows.sort(key=lambda row: row.id != number if by_id else getattr(row, name_column.key) != text)
-    return rows[0] if rows else None
-
-
 async def find_template(session: AsyncSession, ref: str | int) -> JobTemplate:
     """Return the job template with id or name `ref` (inputs loaded), or raise NotFound."""
     stmt = select(JobTemplate).options(selectinload(JobTemplate.inputs))
-    template = await _one(session, stmt, JobTemplate.id, JobTemplate.name, ref)
+    template = await find_by_ref(session, stmt, JobTemplate.id, JobTemplate.name, ref)
     if template is None:
         raise NotFound(f"Resource job_template not found by id '{ref}'")
     return template
@@ -144,35 +126,10 @@ async def find_template(session: AsyncSession, ref: str | int) -> JobTemplate:
 async def find_input(session: AsyncSession, *, template: JobTemplate, ref: str | int) -> TemplateInput:
     """Return `template`'s input with id or name `ref`, or raise NotFound."""
     stmt = select(TemplateInput).where(TemplateInput.template_id == template.id)
-    found = await _one(session, stmt, TemplateInput.id, TemplateInput.name, ref)
+    found = await find_by_ref(session, stmt, TemplateInput.id, TemplateInput.name, ref)
     if found is None:
         raise NotFound(f"Resource template_input not found by id '{ref}'")
     return found
-
-
-async def find_feature(session: AsyncSession, ref: str | int) -> RemoteExecutionFeature:
-    """Return the feature with id or label `ref`, or raise NotFound."""
-    stmt = select(RemoteExecutionFeature)
-    found = await _one(session, stmt, RemoteExecutionFeature.id, RemoteExecutionFeature.label, ref)
-    if found is None:
-        raise NotFound(f"Resource remote_execution_feature not found by id '{ref}'")
-    return found
-
-
-async def _page(session: AsyncSession, request: PageRequest, base: Any, fields: FieldRegistry,
-                columns: Sequence[Any], default: Sequence[Any]) -> Page:  # fmt: skip
-    orderable = {c.key: c for c in columns}
-    field, direction = request.sort()
-    order = list(default)
-    if field:
-        if field not in orderable:
-            known = ", ".join(sorted(orderable))
-            raise BadRequest(f"Unknown order field '{field}': use one of {known}")
-        column = orderable[field]
-        order.insert(0, column.desc() if direction == "DESC" else column.asc())
-    query = request.search
-    where = compile_query(query, fields) if query and query.strip() else None
-    return await fetch_page(session, base=base, request=request, where=where, order_by=order)
 
 
 async def list_templates(session: AsyncSession, *, request: PageRequest) -> Page:
@@ -180,21 +137,14 @@ async def list_templates(session: AsyncSession, *, request: PageRequest) -> Page
     t = JobTemplate
     base = select(t)
     columns = (t.id, t.name, t.job_category, t.provider_type, t.created_at, t.updated_at)
-    return await _page(session, request, base, TEMPLATE_FIELDS, columns, [t.name, t.id])
+    return await search_page(session, request, base, TEMPLATE_FIELDS, columns, [t.name, t.id])
 
 
 async def list_inputs(session: AsyncSession, *, template: JobTemplate, request: PageRequest) -> Page:
     """Return one page of `template`'s inputs matching `request.search`."""
     i = TemplateInput
     base = select(i).where(i.template_id == template.id)
-    return await _page(session, request, base, INPUT_FIELDS, (i.id, i.name, i.input_type), [i.id])
-
-
-async def list_features(session: AsyncSession, *, request: PageRequest) -> Page:
-    """Return one page of remote execution features."""
-    f = RemoteExecutionFeature
-    columns = (f.id, f.label, f.name)
-    return await _page(session, request, select(f), FEATURE_FIELDS, columns, [f.id])
+    return await search_page(session, request, base, INPUT_FIELDS, (i.id, i.name, i.input_type), [i.id])
 
 
 async def template_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
@@ -475,21 +425,3 @@ async def delete_input(
     else:
         await session.delete(template_input)
     await session.flush()
-
-
-# -- remote execution features -----------------------------------------------------------------
-
-
-async def update_feature(
-    session: AsyncSession, *, feature: RemoteExecutionFeature, attrs: Mapping[str, Any]
-) -> RemoteExecutionFeature:
-    """Point `feature` at another job template (or at none, with null)."""
-    if "job_template_id" in attrs:
-        template_id = attrs["job_template_id"]
-        if template_id is not None and (
-            not 0 < template_id < 2**31 or await session.get(JobTemplate, template_id) is None
-        ):
-            raise ValidationFailed.field("job_template_id", f"does not exist: {template_id}")
-        feature.job_template_id = template_id
-    await session.flush()
-    return feature

@@ -10,6 +10,7 @@ from api.deps import PagingDep, ReaderDep, SessionDep
 from api.permissions import Allowed
 from api.render import envelope, timestamp
 from api.schemas import CloneBody, FeatureBody, JobTemplateBody, TemplateInputBody
+from rex import features as feature_store
 from rex import templates, triggers
 from rex.models import JobTemplate, RemoteExecutionFeature, TemplateInput
 from rex.secrets import MASK
@@ -215,7 +216,7 @@ async def delete_input(
 async def features(
     session: ReaderDep, user: Allowed("view_remote_execution_features"), paging: PagingDep
 ) -> dict:
-    page = await templates.list_features(session, request=paging)
+    page = await feature_store.list_features(session, request=paging)
     names = await templates.template_names(session, (f.job_template_id for f in page.rows))
     return envelope(page, paging, lambda feature: render_feature(feature, names))
 
@@ -224,7 +225,7 @@ async def features(
 async def feature(
     id: str, session: ReaderDep, user: Allowed("view_remote_execution_features")
 ) -> dict:
-    found = await templates.find_feature(session, id)
+    found = await feature_store.find_feature(session, id)
     return render_feature(found, await templates.template_names(session, [found.job_template_id]))
 
 
@@ -233,7 +234,7 @@ async def update_feature(
     id: str, body: FeatureBody, session: SessionDep,
     user: Allowed("edit_remote_execution_features")
 ) -> dict:
-    found = await templates.find_feature(session, id)
+    found = await feature_store.find_feature(session, id)
     attrs = body.remote_execution_feature.model_dump(exclude_unset=True)
-    found = await templates.update_feature(session, feature=found, attrs=attrs)
+    found = await feature_store.update_feature(session, feature=found, attrs=attrs)
     return render_feature(found, await templates.template_names(session, [found.job_template_id]))
