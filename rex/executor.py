@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from rex.hosts import parameter_values
 from rex.integrity import digest, tampered
 from rex.jobs import finish_job_if_done
-from rex.models import Host, HostRun, JobInvocation, JobTemplate, KnownHostKey
+from rex.known_hosts import DatabaseKnownHosts
+from rex.models import Host, HostRun, JobInvocation, JobTemplate
 from rex.outputs import HostSink, OutputWriter
 from rex.rendering import HostContext, RenderError, render_script
 from rex.retries import retry_failed_runs
@@ -29,58 +29,12 @@ from rex.ssh import CancelToken, Engine, HostResult, HostTarget
 from rex.vault import Environment, secret_values
 from rex.webhooks import execution_events
 
-__all__ = ["DatabaseKnownHosts", "Worker"]
+__all__ = ["Worker"]
 
 log = logging.getLogger("rex.executor")
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 METHODS = ("sudo", "su", "dzdo")
-
-
-class DatabaseKnownHosts:
-    """Host keys accepted on first use, stored in the database by `[address]:port`.
-
-    Keys of claimed hosts are loaded in one query per batch (`prime`), so a host's key check
-    costs no database round trip of its own.
-    """
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._db = runtime.db
-        self._cache: dict[str, str | None] = {}
-
-    async def prime(self, endpoints: set[str]) -> None:
-        """Load the stored keys of a claimed batch's `endpoints`, replacing older ones.
-
-        The cache lives for one batch only, so a key forgotten through the API (or stored by
-        another worker) is seen by the next batch.
-        """
-        async with self._db.reader() as session:
-            rows = dict((await session.execute(
-                select(KnownHostKey.endpoint, KnownHostKey.public_key)
-                .where(KnownHostKey.endpoint.in_(list(endpoints)))
-            )).all())
-        self._cache = {endpoint: rows.get(endpoint) for endpoint in endpoints}
-
-    async def get(self, endpoint: str) -> str | None:
-        """Return the stored key of `endpoint`, if any."""
-        if endpoint in self._cache:
-            return self._cache[endpoint]
-        async with self._db.reader() as session:
-            key = await session.scalar(
-                select(KnownHostKey.public_key).where(KnownHostKey.endpoint == endpoint)
-            )
-        self._cache[endpoint] = key
-        return key
-
-    async def remember(self, endpoint: str, public_key: str) -> None:
-        """Store the first key seen for `endpoint` (a concurrent first store wins)."""
-        self._cache[endpoint] = public_key
-        try:
-            async with self._db.unit_of_work() as session:
-                session.add(KnownHostKey(endpoint=endpoint, public_key=public_key))
-        except IntegrityError:  # another worker stored it first; the key check runs next time
-            self._cache.pop(endpoint, None)
-            log.info("host key for %s was stored concurrently", endpoint)
 
 
 @dataclass

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from rex.executor import DatabaseKnownHosts, build_target
+from rex.executor import build_target
 from rex.identity import ensure_identity
+from rex.known_hosts import DatabaseKnownHosts
 from rex.models import Host, JobInvocation
 from rex.runtime import Runtime
 from rex.ssh import ClientIdentity, Engine

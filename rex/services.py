@@ -22,8 +22,9 @@ log = logging.getLogger("rex.services")
 
 def make_worker(runtime: Runtime):
     """Build the executor for this process: rex's SSH key, known hosts in the database."""
-    from rex.executor import DatabaseKnownHosts, Worker
+    from rex.executor import Worker
     from rex.identity import ensure_identity
+    from rex.known_hosts import DatabaseKnownHosts
     from rex.ssh import ClientIdentity, Engine
 
     settings = runtime.settings
