@@ -309,9 +309,21 @@ def _validator(expected: str, annotation: Any) -> str:
     return VALIDATORS.get(expected, "Must be a String")
 
 
+# Documents already generated in this process, by the routes they describe: every app built
+# from the same code serves the same document (tests start hundreds of apps).
+_GENERATED: dict[tuple, ApiDoc] = {}
+
+
 def current_apidoc(app: FastAPI) -> ApiDoc:
     """Return the app's document, generated once (at startup) and kept in `app.state`."""
     apidoc = getattr(app.state, "apidoc", None)
     if apidoc is None:
-        apidoc = app.state.apidoc = build_apidoc(app)
+        routes = tuple((getattr(r, "path", None), tuple(sorted(getattr(r, "methods", None) or ())),
+                        getattr(getattr(r, "endpoint", None), "__qualname__", None),
+                        getattr(getattr(r, "endpoint", None), "__module__", None))
+                       for r in app.routes)
+        apidoc = _GENERATED.get(routes)
+        if apidoc is None:
+            apidoc = _GENERATED[routes] = build_apidoc(app)
+        app.state.apidoc = apidoc
     return apidoc
