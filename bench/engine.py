@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -131,6 +132,8 @@ async def run_hosts(args: argparse.Namespace) -> bool:
     identity = ClientIdentity.load(FLEET / "client_ed25519")
     engine = Engine(identity, FleetKnownHosts(args.pinned), concurrency=args.concurrency)
     provider = await load_factory(args.sink)()
+    gc.collect()  # what rex.services.settle_heap does once `rex serve` or `rex worker` started
+    gc.freeze()  # (imported from here, it would load the whole of rex into the sinkless runs)
     targets = [
         HostTarget(address=h, port=int(p), ssh_user=u, script=args.cmd, effective_user=None,
                    working_dir=args.working_dir, cleanup=not args.keep, connect_timeout=60.0)

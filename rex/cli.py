@@ -27,7 +27,7 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     import uvicorn
 
     from api import create_app
-    from rex.services import start_background
+    from rex.services import settle_heap, start_background
 
     settings = get_settings()
 
@@ -41,6 +41,7 @@ def serve(host: str, port: int, no_worker: bool) -> None:
             )
         else:
             click.echo("Log in as admin (HTTP Basic) with the password set at first start.")
+        settle_heap()
         return start_background(runtime, worker=not no_worker)
 
     app = create_app(settings, background=banner)
@@ -80,8 +81,9 @@ def ssh_key() -> None:
 @main.command()
 def worker() -> None:
     """Run jobs and schedules from the shared database (scale-out)."""
-    from rex.services import run_worker
+    from rex.services import run_worker, settle_heap
 
+    settle_heap()
     try:
         asyncio.run(run_worker(get_settings()))
     except ConfigurationError as exc:
