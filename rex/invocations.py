@@ -31,7 +31,8 @@ from rex.recurring import new_logic
 from rex.refs import as_id
 from rex.rendering import describe
 from rex.secrets import Vault
-from rex.targeting import query_for_hosts, resolve_hosts
+from rex.targeting import names_query, query_for_hosts, resolve_hosts
+from rex.targets import firing_hosts
 
 __all__ = [
     "STATUS_LABELS",
@@ -272,11 +273,15 @@ async def plan_hosts(session: AsyncSession, *, job: JobInvocation, now: datetime
         bookmark = await session.get(Bookmark, job.bookmark_id)  # re-read at every run
         if bookmark is not None:
             job.search_query = bookmark.query
-    # Only hosts the job's user may see count; the others are left out silently, as in Foreman.
-    visible = await host_scope(session, job.user_id)
-    hosts = await resolve_hosts(
-        session, job.search_query, randomized=job.randomized_ordering, visible=visible
-    )
+    hosts = await firing_hosts(session, job) if job.targeting_type == "dynamic_query" else None
+    if hosts is not None:  # a scheduled plain job: its targets, resolved again
+        job.search_query = names_query([name for _, name in hosts]) if hosts else job.search_query
+    else:
+        # Only hosts the job's user may see count; the others are left out silently, as in Foreman.
+        visible = await host_scope(session, job.user_id)
+        hosts = await resolve_hosts(
+            session, job.search_query, randomized=job.randomized_ordering, visible=visible
+        )
     session.add_all(
         HostRun(
             job_invocation_id=job.id,

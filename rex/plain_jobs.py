@@ -3,7 +3,8 @@
 A job owns one job invocation (run now) or one recurring logic whose firings are its
 invocations, so everything a job does is also visible through the Foreman API. Its targets
 are resolved when it is created, to the hosts its user may see (a static host list, as
-Foreman's static_query).
+Foreman's static_query); a scheduled job's firings are dynamic_query: each resolves the
+targets again when it starts.
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ async def _invocation_request(session: AsyncSession, spec: JobSpec, user: User,
         raise ValidationFailed.field("targets", "select no host you may run jobs on")
     return InvocationRequest(
         search_query=names_query([name for _, name in hosts]), script=spec.script,
+        # a schedule's firings resolve the targets again (rex.targets.firing_hosts)
+        targeting_type="dynamic_query" if spec.schedule else "static_query",
         runtime=spec.runtime, job_id=job_id, name=spec.name,
         execution_timeout_interval=spec.timeout, cron_line=spec.schedule,
         environment=environment.to_json(), retry_count=spec.retry_count,

@@ -7,11 +7,14 @@
     {"search": "facts.osfamily = Debian"}
     {"all": true}                    every host; stands alone and needs the admin role
 
-Given keys are ANDed. Resolution always stays within the hosts the user may see.
+Given keys are ANDed. Resolution always stays within the hosts the user may see. A scheduled
+plain job resolves its targets again at every firing (`firing_hosts`), so a host tagged later
+is in the next run and one deleted since is simply left out.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -22,13 +25,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from rex.errors import AccessDenied, ValidationFailed
 from rex.host_search import host_filter
-from rex.models import Host, HostFact, HostParameter, User
+from rex.models import Host, HostFact, HostParameter, Job, JobInvocation, User
 from rex.permissions import host_scope
 from rex.refs import as_id
 from search import SearchError
 
-__all__ = ["TARGET_KEYS", "os_condition", "parse_tag_expression", "resolve_targets",
-           "targets_condition"]
+__all__ = ["TARGET_KEYS", "firing_hosts", "os_condition", "parse_tag_expression",
+           "resolve_targets", "targets_condition"]
 
 TARGET_KEYS = ("hosts", "agents", "tag", "group", "os", "search", "all")
 
@@ -146,7 +149,7 @@ def _check_shape(targets: Any) -> dict[str, Any]:
 
 
 async def _hosts_condition(session: AsyncSession, refs: list[str | int],
-                           visible: ColumnElement[bool] | None) -> ColumnElement[bool]:
+                           visible: ColumnElement[bool] | None, strict: bool) -> ColumnElement[bool]:
     wanted = list(dict.fromkeys(str(r).strip() for r in refs if str(r).strip()))
     ids = [as_id(r) for r in wanted if as_id(r) is not None]
     stmt = select(Host.id, Host.name).where(or_(Host.id.in_(ids), Host.name.in_(wanted)))
@@ -155,7 +158,7 @@ async def _hosts_condition(session: AsyncSession, refs: list[str | int],
     rows = (await session.execute(stmt)).all()
     known = {str(i) for i, _ in rows} | {n for _, n in rows}
     missing = [r for r in wanted if r not in known]
-    if missing:
+    if missing and strict:
         raise _problem("hosts", f"unknown hosts: {', '.join(missing[:20])}")
     return Host.id.in_([i for i, _ in rows])
 
@@ -198,8 +201,12 @@ def _search_condition(query: str) -> ColumnElement[bool]:
         raise _problem("search", str(exc)) from exc
 
 
-async def targets_condition(session: AsyncSession, targets: Any, *, user: User) -> ColumnElement[bool]:
-    """Validate `targets` and compile it to a condition on `Host`; 422 or 403 when it is wrong."""
+async def targets_condition(session: AsyncSession, targets: Any, *, user: User,
+                            strict: bool = True) -> ColumnElement[bool]:
+    """Validate `targets` and compile it to a condition on `Host`; 422 or 403 when it is wrong.
+
+    `strict=False` leaves unknown hosts of a `hosts` list out instead of refusing them.
+    """
     given = _check_shape(targets)
     if "all" in given:
         if not user.admin:
@@ -208,7 +215,7 @@ async def targets_condition(session: AsyncSession, targets: Any, *, user: User) 
     parts: list[ColumnElement[bool]] = []
     if "hosts" in given:
         visible = await host_scope(session, user.id)
-        parts.append(await _hosts_condition(session, given["hosts"], visible))
+        parts.append(await _hosts_condition(session, given["hosts"], visible, strict))
     if "tag" in given:
         parts.append(await _tag_condition(session, given["tag"]))
     if "group" in given:
@@ -220,11 +227,30 @@ async def targets_condition(session: AsyncSession, targets: Any, *, user: User) 
     return and_(*parts) if parts else false()
 
 
-async def resolve_targets(session: AsyncSession, targets: Any, *, user: User) -> list[tuple[int, str]]:
+async def resolve_targets(session: AsyncSession, targets: Any, *, user: User,
+                          strict: bool = True) -> list[tuple[int, str]]:
     """Return (id, name) of the hosts `targets` selects that `user` may see, by name."""
-    condition = await targets_condition(session, targets, user=user)
+    condition = await targets_condition(session, targets, user=user, strict=strict)
     visible = await host_scope(session, user.id)
     stmt = select(Host.id, Host.name).where(condition).order_by(Host.name, Host.id)
     if visible is not None:
         stmt = stmt.where(visible)
     return [(i, n) for i, n in (await session.execute(stmt)).all()]
+
+
+async def firing_hosts(session: AsyncSession, job: JobInvocation) -> list[tuple[int, str]] | None:
+    """Return the hosts a firing of a scheduled plain job runs on, its targets resolved now.
+
+    None when `job` is no such firing. Hosts deleted since are left out; a user who was
+    disabled, deleted, or is no longer allowed `all` gets no host.
+    """
+    plain = await session.get(Job, job.job_id) if job.job_id is not None else None
+    if plain is None:
+        return None
+    user = await session.get(User, job.user_id) if job.user_id is not None else None
+    if user is None or user.disabled:
+        return []
+    try:
+        return await resolve_targets(session, json.loads(plain.targets), user=user, strict=False)
+    except (AccessDenied, ValidationFailed):
+        return []

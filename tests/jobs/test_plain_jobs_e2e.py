@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from rex.models import HostRun
-from tests.jobs.helpers import add_host, wait_until
+from tests.jobs.helpers import add_host, wait_job, wait_until
+from tests.jobs.test_scheduling import FakeClock
 from tests.sshd import EFFECTIVE
 
 pytestmark = pytest.mark.sshd
@@ -251,3 +252,38 @@ async def test_failures_another_try_cannot_fix_are_not_retried(rexd, two_hosts):
     assert (await wait_plain(api, job["id"]))["status"] == "cancelled"
     assert [(r["attempt"], r["status"]) for r in await executions(api, job["id"])] == [
         (1, "cancelled")]
+
+
+async def test_each_firing_of_a_scheduled_job_resolves_its_targets_again(rexd, two_hosts):
+    api = rexd.client
+    clock = FakeClock()
+    rexd.runtime.clock = clock
+    first, second = two_hosts
+    await add_host(api, "early.example.com", first, tags="nightly")
+    await add_host(api, "tagged-later.example.com", second)
+    job = await create(api, script=f'set -- $SSH_CONNECTION; [ "$4" != {second.port} ]',
+                       targets={"tag": "nightly"}, schedule="* * * * *")
+    # tagged after the job was made: the next firing takes it
+    tagged = await api.put("/api/hosts/tagged-later.example.com", json={"host": {
+        "host_parameters_attributes": [{"name": "tags", "value": "web, nightly"}]}})
+    assert tagged.status_code == 200, tagged.text
+    clock.advance(minutes=1, seconds=1)
+    one = await wait_job(api, job["invocation_ids"][0])
+    assert (one["total"], one["succeeded"], one["failed"]) == (2, 1, 1)
+    # rerunning a firing's failed hosts reruns those hosts, not the targets
+    rerun = await api.post(f"/api/job_invocations/{one['id']}/rerun", json={"failed_only": True})
+    assert rerun.status_code == 201, rerun.text
+    again = await wait_job(api, rerun.json()["id"])
+    assert (again["total"], again["failed"]) == (1, 1)
+    hosts = (await api.get(f"/api/job_invocations/{again['id']}/hosts")).json()["results"]
+    assert [h["name"] for h in hosts] == ["tagged-later.example.com"]
+    # a host deleted since is left out of the next firing
+    assert (await api.delete("/api/hosts/early.example.com")).status_code == 200
+    clock.advance(minutes=1, seconds=1)
+
+    async def second_firing():
+        ids = (await api.get(f"/api/jobs/{job['id']}")).json()["invocation_ids"]
+        return ids[1] if len(ids) > 1 else None
+
+    two = await wait_job(api, await wait_until(second_firing))
+    assert (two["total"], two["failed"]) == (1, 1)
