@@ -148,8 +148,6 @@ async def rerun_job(
         task_id=str(uuid.uuid4()),
         **{column: getattr(job, column) for column in _COPIED},
         user_id=user_id,
-        # only failed (or succeeded) hosts: those hosts, not the query or targets resolved again
-        targeting_type=job.targeting_type if dynamic else "static_query",
         search_query=job.search_query if dynamic else names_query(names),
         start_at=now,
         state="planned",
@@ -167,7 +165,7 @@ async def rerun_job(
 
 _COPIED = (
     "description", "description_format", "job_category", "template_id", "template_name",
-    "feature", "randomized_ordering", "ssh_user", "effective_user",
+    "feature", "targeting_type", "randomized_ordering", "ssh_user", "effective_user",
     "password", "key_passphrase", "effective_user_password", "concurrency_level",
     "execution_timeout_interval", "time_to_pickup", "bookmark_id", "job_id", "script", "runtime",
     "environment", "retry_count", "retry_delay", "queue_offline", "offline_ttl", "script_sha512",

@@ -241,10 +241,12 @@ async def resolve_targets(session: AsyncSession, targets: Any, *, user: User,
 async def firing_hosts(session: AsyncSession, job: JobInvocation) -> list[tuple[int, str]] | None:
     """Return the hosts a firing of a scheduled plain job runs on, its targets resolved now.
 
-    None when `job` is no such firing. Hosts deleted since are left out; a user who was
-    disabled, deleted, or is no longer allowed `all` gets no host.
+    None when `job` is no such firing (a rerun has no recurring logic: it keeps its hosts).
+    Hosts deleted since are left out; a user who was disabled, deleted, or is no longer
+    allowed `all` gets no host.
     """
-    plain = await session.get(Job, job.job_id) if job.job_id is not None else None
+    firing = job.job_id is not None and job.recurring_logic_id is not None
+    plain = await session.get(Job, job.job_id) if firing else None
     if plain is None:
         return None
     user = await session.get(User, job.user_id) if job.user_id is not None else None
