@@ -150,6 +150,8 @@ async def test_recurrence_end_time_is_honoured(rexd, clock, sshd_host):
 
 async def test_disable_enable_and_cancel_a_recurrence(rexd, clock, sshd_host):
     api = rexd.client
+    # off a */5 boundary: made exactly on one, the first firing is due at once
+    clock.now = clock.now.replace(second=30) + timedelta(minutes=int(clock.now.minute % 5 == 0))
     await add_host(api, "pause.example.com", sshd_host)
     job = await run_command(api, "true", "name = pause.example.com",
                             recurrence={"cron_line": "*/5 * * * *", "purpose": "paused"})
