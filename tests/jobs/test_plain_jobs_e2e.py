@@ -257,6 +257,7 @@ async def test_failures_another_try_cannot_fix_are_not_retried(rexd, two_hosts):
 async def test_each_firing_of_a_scheduled_job_resolves_its_targets_again(rexd, two_hosts):
     api = rexd.client
     clock = FakeClock()
+    clock.now = clock.now.replace(second=30)  # mid-minute: one firing per minute moved
     rexd.runtime.clock = clock
     first, second = two_hosts
     await add_host(api, "early.example.com", first, tags="nightly")
