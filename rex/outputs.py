@@ -104,11 +104,16 @@ class OutputWriter:
                 for _, future in endings:
                     if not future.done():
                         future.set_exception(exc)
+                # The batch is lost, but settled: nobody may wait for it (drain, close).
+                await self._settled(len(batch))
                 raise
             for _, future in endings:
                 if not future.done():
                     future.set_result(None)
-            self._written += len(batch)
+            await self._settled(len(batch))
+
+    async def _settled(self, count: int) -> None:
+        self._written += count
         async with self._flushed:
             self._flushed.notify_all()
 
