@@ -68,21 +68,25 @@ async def fetch_page(
 
 
 def ordering(request: PageRequest, orderable: dict[str, Any], default: list[Any],
-             tiebreak: Any) -> list[Any]:
-    """Return the ORDER BY of `request.order` over `orderable` columns; 400 for another field."""
+             *tiebreaks: Any) -> list[Any]:
+    """Return the ORDER BY of `request.order` over `orderable` columns, then `tiebreaks`.
+
+    Without an order it is `default`; a field not in `orderable` is a 400.
+    """
     field, direction = request.sort()
     if not field:
         return default
     if field not in orderable:
         raise BadRequest(f"Unknown order field '{field}': use one of {', '.join(sorted(orderable))}")
     column = orderable[field]
-    return [column.desc() if direction == "DESC" else column.asc(), tiebreak]
+    return [column.desc() if direction == "DESC" else column.asc(), *tiebreaks]
 
 
 async def search_page(session: AsyncSession, request: PageRequest, base: Select, fields: FieldRegistry,
                       columns: Sequence[Any], default: Sequence[Any]) -> Page:
     """Return one page of `base` searched over `fields`, ordered by one of `columns` or `default`."""
-    order = ordering(request, {c.key: c for c in columns}, list(default), default[-1])
+    # a chosen column goes before all of the default order, which breaks its ties
+    order = ordering(request, {c.key: c for c in columns}, list(default), *default)
     query = request.search
     where = compile_query(query, fields) if query and query.strip() else None
     return await fetch_page(session, base=base, request=request, where=where, order_by=order)

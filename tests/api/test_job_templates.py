@@ -389,6 +389,14 @@ async def test_order_and_paging(api):
         {"by": "name", "order": "DESC"}, 2, ["B", "A"])
 
 
+async def test_ties_of_the_chosen_order_fall_back_to_the_name(api):
+    for name in ("Zed", "Alpha"):  # Zed made first: ties by id would list it first
+        await make(api, name=name, job_category="Ties")
+    page = (await api.get("/api/job_templates", params={
+        "order": "job_category", "search": "job_category = Ties"})).json()
+    assert [r["name"] for r in page["results"]] == ["Alpha", "Zed"]
+
+
 async def test_feature_is_remapped_and_a_bad_template_is_refused(api):
     template = await make(api)
     path = "/api/remote_execution_features/run_script"
