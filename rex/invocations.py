@@ -275,7 +275,8 @@ async def plan_hosts(session: AsyncSession, *, job: JobInvocation, now: datetime
             job.search_query = bookmark.query
     hosts = await firing_hosts(session, job) if job.targeting_type == "dynamic_query" else None
     if hosts is not None:  # a scheduled plain job: its targets, resolved again
-        job.search_query = names_query([name for _, name in hosts]) if hosts else job.search_query
+        if hosts:
+            job.search_query = names_query([name for _, name in hosts])
     else:
         # Only hosts the job's user may see count; the others are left out silently, as in Foreman.
         visible = await host_scope(session, job.user_id)
